@@ -1,0 +1,5 @@
+"""`python -m bot ...` runs the same command line as `rls-bot ...`."""
+
+from bot.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,187 @@
+"""Loads content/ and reports any problem as `file:line: what is wrong`, for editors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bot.knowledge.schema import Content, Messages, Safety, Scope, Smalltalk, Topic
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: Path
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class ContentError(Exception):
+    """Raised with every problem found, so an editor can fix them all in one go."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class _Document:
+    file: Path
+    data: Any
+    lines: dict[Path_, int]
+
+    def line_of(self, path: Path_) -> int:
+        """Line of the deepest part of `path` we know, so errors point at the field."""
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+
+def _record_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = path + (str(key.value),)
+            _record_lines(value, child, lines)
+            lines[child] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(item, path + (index,), lines)
+
+
+def _read(file: Path) -> _Document:
+    text = file.read_text(encoding="utf-8")
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        reason = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise ContentError([Problem(file, line, f"YAML syntax error: {reason}")]) from None
+    finally:
+        loader.dispose()
+    lines: dict[Path_, int] = {}
+    if node is not None:
+        _record_lines(node, (), lines)
+    if not isinstance(data, dict):
+        raise ContentError([Problem(file, 1, "the file must hold a mapping of fields (key: value)")])
+    return _Document(file, data, lines)
+
+
+def _describe(loc: Path_) -> str:
+    parts = []
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        else:
+            parts.append(("." if parts else "") + part)
+    return "".join(parts) or "file"
+
+
+def _validate(doc: _Document, model: type[BaseModel]) -> tuple[BaseModel | None, list[Problem]]:
+    try:
+        return model.model_validate(doc.data), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "missing":
+                message = "this field is required"
+            elif err["type"] == "extra_forbidden":
+                message = "unknown field (check the spelling; see content/README.md)"
+            elif err["type"] == "string_type" and isinstance(err.get("input"), bool | int | float):
+                message = (f"YAML reads this as {err['input']!r}, not as text; "
+                           "put it in quotes, like \"yes\"")
+            problems.append(Problem(doc.file, doc.line_of(loc), f"{_describe(loc)}: {message}"))
+        return None, problems
+
+
+def _cross_check(topics: dict[str, tuple[Topic, _Document]], known_ids: set[str]) -> list[Problem]:
+    """Checks that need every topic at once: references, unique orders and examples."""
+    problems: list[Problem] = []
+    orders: dict[int, str] = {}
+    example_owner: dict[str, str] = {}
+    for topic_id, (topic, doc) in topics.items():
+        for index, related in enumerate(topic.related):
+            if related not in topics and related not in known_ids:
+                line = doc.line_of(("related", index))
+                problems.append(Problem(doc.file, line, f'related: no topic has the id "{related}"'))
+            elif related == topic_id:
+                line = doc.line_of(("related", index))
+                problems.append(Problem(doc.file, line, "related: a topic cannot be related to itself"))
+        if topic.menu_order in orders:
+            problems.append(
+                Problem(doc.file, doc.line_of(("menu_order",)),
+                        f"menu_order {topic.menu_order} is also used by topic {orders[topic.menu_order]}")
+            )
+        orders[topic.menu_order] = topic_id
+        for index, example in enumerate(topic.examples):
+            key = " ".join(example.lower().split())
+            owner = example_owner.setdefault(key, topic_id)
+            if owner != topic_id:
+                problems.append(
+                    Problem(doc.file, doc.line_of(("examples", index)),
+                            f'example "{example}" is also an example of topic {owner}')
+                )
+    return problems
+
+
+def load_content(directory: Path | str) -> Content:
+    """Load and validate all of content/; raise ContentError listing every problem."""
+    root = Path(directory)
+    problems: list[Problem] = []
+    topic_files = sorted((root / "topics").glob("*.yaml"))
+    if not topic_files:
+        raise ContentError([Problem(root / "topics", 1, "no topic files (*.yaml) found")])
+
+    topics: dict[str, tuple[Topic, _Document]] = {}
+    known_ids: set[str] = set()  # ids of topics with errors, so references to them still resolve
+    for file in topic_files:
+        try:
+            doc = _read(file)
+        except ContentError as exc:
+            problems.extend(exc.problems)
+            continue
+        topic, found = _validate(doc, Topic)
+        problems.extend(found)
+        if topic is None:
+            known_ids.add(str(doc.data.get("id", file.stem)))
+            continue
+        assert isinstance(topic, Topic)
+        if topic.id != file.stem:
+            problems.append(Problem(file, doc.line_of(("id",)),
+                                    f'id "{topic.id}" must match the file name "{file.stem}"'))
+        topics[topic.id] = (topic, doc)
+
+    parts: dict[str, BaseModel] = {}
+    for name, model in (("safety", Safety), ("smalltalk", Smalltalk), ("scope", Scope),
+                        ("messages", Messages)):
+        file = root / f"{name}.yaml"
+        if not file.exists():
+            problems.append(Problem(file, 1, "file is missing"))
+            continue
+        try:
+            doc = _read(file)
+        except ContentError as exc:
+            problems.extend(exc.problems)
+            continue
+        value, found = _validate(doc, model)
+        problems.extend(found)
+        if value is not None:
+            parts[name] = value
+
+    problems.extend(_cross_check(topics, known_ids))
+    if problems:
+        raise ContentError(problems)
+    return Content(topics={k: v[0] for k, v in topics.items()}, **parts)

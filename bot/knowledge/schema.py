@@ -1,0 +1,217 @@
+"""Pydantic models for the YAML in content/. The field docs are what editors read in errors."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from html.parser import HTMLParser
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+TOPIC_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_ANSWER_CHARS = 900
+MAX_TITLE_CHARS = 32
+ALLOWED_TAGS = {"b", "i", "u", "a", "code"}
+
+
+class Evidence(str, Enum):
+    """How strong the support for an answer is; shown with its sources."""
+
+    guideline = "guideline"
+    trials = "trials"
+    limited = "limited"
+    expert = "expert"
+    reference = "reference"
+
+
+class _TagChecker(HTMLParser):
+    """Checks that text uses only the Telegram HTML tags we allow, properly closed."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            self.problems.append(f"tag <{tag}> is not allowed (use only <b>, <i>, <u>, <a>, <code>)")
+        if tag == "a" and not any(k == "href" for k, _ in attrs):
+            self.problems.append("<a> needs an href")
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> does not close the tag opened before it")
+        else:
+            self.stack.pop()
+
+
+def check_html(text: str) -> str:
+    """Raise ValueError when text is not valid Telegram HTML; used for every shown text."""
+    checker = _TagChecker()
+    checker.feed(text)
+    checker.close()
+    if checker.stack:
+        checker.problems.append(f"<{checker.stack[-1]}> is never closed")
+    if re.search(r"&(?![a-z]+;|#\d+;)", text):
+        checker.problems.append('a bare "&" must be written "&amp;"')
+    if checker.problems:
+        raise ValueError("; ".join(dict.fromkeys(checker.problems)))
+    return text
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class Source(_Strict):
+    name: str = Field(min_length=3)
+    url: str = Field(pattern=r"^https?://\S+$")
+
+
+class Needs(str, Enum):
+    """Which anchor words (scope.yaml) a message must hold for this topic to be answered."""
+
+    rls = "rls"  # RLS or legs
+    any = "any"  # RLS, legs or magnesium
+    nothing = "nothing"  # may be answered without them ("safe dose?")
+
+
+class Topic(_Strict):
+    """One answerable subject: its answer, sources and the words people use to ask about it."""
+
+    id: str = Field(pattern=TOPIC_ID.pattern, max_length=40)
+    title: str = Field(min_length=3, max_length=MAX_TITLE_CHARS)
+    menu_order: int = Field(ge=1)
+    evidence: Evidence
+    needs: Needs = Needs.any
+    supplement: bool = False
+    answer: str = Field(min_length=40, max_length=MAX_ANSWER_CHARS)
+    sources: list[Source] = Field(min_length=1)
+    related: list[str] = Field(default_factory=list, max_length=4)
+    keywords: list[str] = Field(min_length=3)
+    examples: list[str] = Field(min_length=5)
+
+    @field_validator("answer")
+    @classmethod
+    def _answer_html(cls, value: str) -> str:
+        return check_html(value)
+
+    @field_validator("keywords", "examples")
+    @classmethod
+    def _no_blank_or_duplicates(cls, values: list[str]) -> list[str]:
+        cleaned = [v.strip() for v in values]
+        if any(not v for v in cleaned):
+            raise ValueError("contains an empty entry")
+        seen: set[str] = set()
+        for v in cleaned:
+            if v.lower() in seen:
+                raise ValueError(f'"{v}" is listed twice')
+            seen.add(v.lower())
+        return cleaned
+
+
+class SafetyRule(_Strict):
+    """A kind of danger message and the urgent-care reply it gets instead of an answer."""
+
+    id: str = Field(pattern=TOPIC_ID.pattern)
+    personal: bool = True
+    negatable: bool = True
+    hypothetical_ok: bool = False
+    signals: list[str] = Field(min_length=1)
+    reply: str = Field(min_length=40)
+
+    @field_validator("reply")
+    @classmethod
+    def _reply_html(cls, value: str) -> str:
+        return check_html(value)
+
+
+class Safety(_Strict):
+    window: int = Field(default=8, ge=2, le=30)
+    personal_markers: str
+    question_starts: str
+    hypothetical: str
+    negators: str
+    rules: list[SafetyRule] = Field(min_length=1)
+
+
+class SmalltalkKind(_Strict):
+    id: str = Field(pattern=TOPIC_ID.pattern)
+    phrases: list[str] = Field(min_length=1)
+    reply: str
+
+    @field_validator("reply")
+    @classmethod
+    def _reply_html(cls, value: str) -> str:
+        return check_html(value)
+
+
+class Smalltalk(_Strict):
+    kinds: list[SmalltalkKind] = Field(min_length=1)
+
+
+class Anchors(_Strict):
+    rls: list[str] = Field(min_length=1)
+    magnesium: list[str] = Field(min_length=1)
+
+
+class Scope(_Strict):
+    anchors: Anchors
+    off_topic: list[str] = Field(default_factory=list)
+    reminders: list[str] = Field(min_length=1)
+    pairing_topic: str | None = None
+    pairing: list[str] = Field(default_factory=list)
+    spellings: dict[str, str] = Field(default_factory=dict)
+    chat_words: list[str] = Field(default_factory=list)
+
+
+class Messages(_Strict):
+    """Texts around the answers; all are Telegram HTML."""
+
+    disclaimer: str
+    supplement_note: str
+    welcome: str
+    out_of_scope: str
+    reminders_coming: str
+    non_text: str
+    too_long: str
+    empty: str
+    error: str
+    topics_header: str
+    sources_header: str
+    evidence_labels: dict[Evidence, str]
+    privacy: str
+    help: str
+
+    @field_validator(
+        "disclaimer", "supplement_note", "welcome", "out_of_scope", "reminders_coming",
+        "non_text", "too_long", "empty", "error", "topics_header", "sources_header",
+        "privacy", "help",
+    )
+    @classmethod
+    def _html(cls, value: str) -> str:
+        return check_html(value)
+
+    @field_validator("evidence_labels")
+    @classmethod
+    def _all_levels(cls, value: dict[Evidence, str]) -> dict[Evidence, str]:
+        missing = [e.value for e in Evidence if e not in value]
+        if missing:
+            raise ValueError(f"missing a label for: {', '.join(missing)}")
+        return value
+
+
+class Content(BaseModel):
+    """Everything in content/, validated and cross-checked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    topics: dict[str, Topic]
+    safety: Safety
+    smalltalk: Smalltalk
+    scope: Scope
+    messages: Messages
+
+    def menu(self) -> list[Topic]:
+        return sorted(self.topics.values(), key=lambda t: t.menu_order)

@@ -1,0 +1,5 @@
+"""Message -> intent: emergency, topic, out_of_scope, smalltalk or reminders (no Telegram here)."""
+
+from bot.understanding.classifier import Classifier, Intent, Interpretation
+
+__all__ = ["Classifier", "Intent", "Interpretation"]

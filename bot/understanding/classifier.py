@@ -1,0 +1,224 @@
+"""Decides what a message is: danger first, then reminders, small talk, and topics.
+
+Every decision is made from content/ (topics, safety.yaml, scope.yaml, smalltalk.yaml),
+so editors can correct the bot without touching code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from rapidfuzz import fuzz, process
+
+from bot.knowledge.schema import Content, Needs, SafetyRule
+from bot.understanding.matcher import TopicIndex, TopicScore
+from bot.understanding.signals import Signal, parse_alternatives
+from bot.understanding.text import STOPWORDS, Speller, Words, phrase_stems, raw_tokens, stem
+
+MAX_READ_CHARS = 2000  # the question is nearly always in the first lines of a long story
+MIN_TOPIC_SCORE = 0.20  # below this nothing fits well enough to answer
+SUBJECT_SPREAD = 4  # an anchor in examples of this many topics names the subject
+CLOSE_EXAMPLE = 0.5  # similarity to an example question that counts as "asked like that"
+SMALLTALK_FILLER = frozenset({"bot", "there", "so", "much", "again", "very", "please", "you", "guys",
+                              "mate", "buddy", "lol", "haha", "dear", "sir", "a", "real", "actually",
+                              "just", "really", "the"})
+THANKS_EMOJI = set("👍🙏❤♥😊🙂👌💙💚💜")
+
+
+class Intent(str, Enum):
+    topic = "topic"
+    emergency = "emergency"
+    out_of_scope = "out_of_scope"
+    smalltalk = "smalltalk"
+    reminders = "reminders"
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    intent: Intent
+    topic: str | None = None
+    rule: str | None = None  # safety rule, smalltalk kind, or why it was out of scope
+    score: float = 0.0
+    ranking: tuple[TopicScore, ...] = field(default=(), repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    rule: SafetyRule
+    signals: tuple[Signal, ...]
+
+
+def _smalltalk_key(tokens: list[str] | tuple[str, ...]) -> str:
+    return " ".join(t for t in tokens if t not in SMALLTALK_FILLER)
+
+
+def _subject_stems(content: Content) -> frozenset[str]:
+    """Anchor words used across many topics' examples: they name the subject, not a topic."""
+    anchors = {s for a in (*content.scope.anchors.rls, *content.scope.anchors.magnesium)
+               for s in phrase_stems(a)}
+    spread: dict[str, set[str]] = {}
+    for topic in content.topics.values():
+        for example in topic.examples:
+            for s in phrase_stems(example):
+                if s in anchors:
+                    spread.setdefault(s, set()).add(topic.id)
+    subject = {s for s, owners in spread.items() if len(owners) >= SUBJECT_SPREAD}
+    for anchor in (*content.scope.anchors.rls, *content.scope.anchors.magnesium):
+        stems = phrase_stems(anchor)
+        if subject.intersection(stems):  # "restless leg syndrome": all of it names the subject
+            subject.update(stems)
+    return frozenset(subject)
+
+
+class Classifier:
+    """Built once at start-up from the content; classify() is pure and fast."""
+
+    def __init__(self, content: Content) -> None:
+        topics = content.menu()
+        scope = content.scope
+        self.index = TopicIndex(topics, _subject_stems(content))
+        self._subject = _subject_stems(content)
+        self._needs = {t.id: t.needs for t in topics}
+        safety = content.safety
+        self._rules = [_Rule(r, tuple(Signal.parse(s) for s in r.signals)) for r in safety.rules]
+        self._window = safety.window
+        self._personal = parse_alternatives(safety.personal_markers)
+        self._question = [phrase_stems(q) for q in safety.question_starts.split("|")]
+        self._hypothetical = [phrase_stems(q) for q in safety.hypothetical.split("|")]
+        self._pairing = [Signal.parse(s) for s in content.scope.pairing]
+        self._pairing_topic = content.scope.pairing_topic
+        self._negators = parse_alternatives(safety.negators)
+        self._reminders = [Signal.parse(s) for s in content.scope.reminders]
+        self._smalltalk: dict[str, str] = {}
+        self._smalltalk_words: dict[str, frozenset[str]] = {}
+        for kind in content.smalltalk.kinds:
+            for phrase in kind.phrases:
+                key = _smalltalk_key(raw_tokens(phrase))
+                if key:
+                    self._smalltalk.setdefault(key, kind.id)
+            self._smalltalk_words[kind.id] = frozenset(
+                t for p in kind.phrases for t in raw_tokens(p)) | SMALLTALK_FILLER
+        self._rls_anchors = [phrase_stems(a) for a in scope.anchors.rls]
+        self._mg_anchors = [phrase_stems(a) for a in scope.anchors.magnesium]
+        self._off_topic = [phrase_stems(a) for a in scope.off_topic]
+        self._neutral = {stem(w) for w in STOPWORDS} | {
+            s for w in scope.chat_words for s in phrase_stems(w)
+        }
+
+        vocabulary: set[str] = set()
+        texts = [w for t in topics for w in (*t.keywords, *t.examples, t.title)]
+        texts += list(scope.anchors.rls) + list(scope.anchors.magnesium) + list(scope.off_topic)
+        texts += list(scope.chat_words) + list(scope.spellings.values())
+        texts += [p for k in content.smalltalk.kinds for p in k.phrases]
+        texts += [safety.personal_markers.replace("|", " "), safety.negators.replace("|", " ")]
+        for text in texts:
+            vocabulary.update(raw_tokens(text))
+        for signal in [s for r in self._rules for s in r.signals] + self._reminders:
+            vocabulary.update(w for word in signal.words() for w in raw_tokens(word))
+        self.speller = Speller(vocabulary, scope.spellings)
+
+    # -- the pieces, in the order classify() asks them ------------------------------------
+
+    def _general_question(self, words: Words) -> bool:
+        """A question about nobody in particular: 'can magnesium cause chest pain?'."""
+        if any(s in self._personal for s in words.stems):
+            return False
+        stems = words.stems
+        return any(stems[: len(q)] == q for q in self._question if q) or any(
+            self._contains(stems, [q]) for q in self._question if len(q) > 1
+        )
+
+    def _danger(self, words: Words) -> str | None:
+        general = self._general_question(words)
+        hypothetical = self._contains(words.stems, self._hypothetical)
+        for entry in self._rules:
+            if entry.rule.personal and general:
+                continue
+            if entry.rule.hypothetical_ok and hypothetical:
+                continue
+            negators = self._negators if entry.rule.negatable else frozenset()
+            if any(sig.matches(words, self._window, negators) for sig in entry.signals):
+                return entry.rule.id
+        return None
+
+    def _smalltalk_kind(self, words: Words) -> str | None:
+        key = _smalltalk_key(words.tokens)
+        if not key or len(key.split()) > 6:
+            return None
+        if key in self._smalltalk:
+            return self._smalltalk[key]
+        for kind, known in self._smalltalk_words.items():
+            if all(t in known for t in words.tokens):  # "thanks so much, that helps"
+                return kind
+        found = process.extractOne(key, list(self._smalltalk), scorer=fuzz.ratio, score_cutoff=88)
+        return self._smalltalk[found[0]] if found else None
+
+    @staticmethod
+    def _contains(stems: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
+        return any(
+            stems[i:i + len(p)] == p for p in phrases if p for i in range(len(stems) - len(p) + 1)
+        )
+
+    def _specific(self, candidate: TopicScore) -> bool:
+        """True when a keyword beyond the subject words ("magnesium", "RLS") matched."""
+        return any(any(s not in self._subject and s not in STOPWORDS for s in k)
+                   for k in candidate.keywords)
+
+    def _choose(self, words: Words, ranking: tuple[TopicScore, ...]) -> tuple[str | None, str]:
+        """The best topic this message may be answered with, or None and the reason why not."""
+        has_rls = self._contains(words.stems, self._rls_anchors)
+        has_mg = self._contains(words.stems, self._mg_anchors)
+        off_topic = self._contains(words.stems, self._off_topic)
+        specific = any(self._specific(c) for c in ranking)
+        if has_mg and not specific and self._pairing_topic and any(
+            sig.matches(words, self._window) for sig in self._pairing
+        ):
+            unlisted = off_topic or any(
+                s not in self._neutral and s not in self.index.vocabulary(self._pairing_topic)
+                for s in words.content_stems)
+            if unlisted:  # "can I take magnesium with amoxicillin / my statin?"
+                return self._pairing_topic, ""
+        if not has_rls and off_topic:
+            return None, "off-topic-subject"
+        allowed = {Needs.nothing} | ({Needs.any} if has_rls or has_mg else set())
+        allowed |= {Needs.rls} if has_rls else set()
+        for candidate in ranking:
+            if candidate.score < MIN_TOPIC_SCORE:
+                return None, "no-match"
+            if self._needs[candidate.topic] not in allowed:
+                continue
+            if has_rls:
+                return candidate.topic, ""
+            foreign = [s for s in words.content_stems
+                       if s not in self._neutral and s not in self.index.vocabulary(candidate.topic)]
+            if foreign and not has_mg:
+                return None, "unknown-subject"
+            if foreign and not self._specific(candidate) and candidate.example_score < CLOSE_EXAMPLE:
+                # "magnesium for hair growth": only the subject word fits, the rest is foreign
+                return None, "unknown-subject"
+            return candidate.topic, ""
+        return None, "needs-anchor"
+
+    # -- the decision ----------------------------------------------------------------------
+
+    def classify(self, text: str) -> Interpretation:
+        words = self.speller.words(text[:MAX_READ_CHARS])
+        if not words.tokens:
+            if any(ch in THANKS_EMOJI for ch in text):
+                return Interpretation(Intent.smalltalk, rule="thanks")
+            return Interpretation(Intent.out_of_scope, rule="empty")
+        danger = self._danger(words)
+        if danger:
+            return Interpretation(Intent.emergency, rule=danger, score=1.0)
+        if any(sig.matches(words, self._window) for sig in self._reminders):
+            return Interpretation(Intent.reminders, score=1.0)
+        kind = self._smalltalk_kind(words)
+        if kind:
+            return Interpretation(Intent.smalltalk, rule=kind, score=1.0)
+        ranking = tuple(self.index.rank(words))
+        topic, reason = self._choose(words, ranking) if ranking else (None, "no-match")
+        score = ranking[0].score if ranking else 0.0
+        if topic is None:
+            return Interpretation(Intent.out_of_scope, rule=reason, score=score, ranking=ranking)
+        return Interpretation(Intent.topic, topic=topic, score=score, ranking=ranking)

@@ -1,0 +1,119 @@
+"""Turns raw chat text into comparable word stems, forgiving typos and casual spelling."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+from wordfreq import zipf_frequency
+
+NUMBER = "<n>"
+# Words so frequent they say nothing about the topic. Negations ("no", "not", "dont") are
+# kept out on purpose: they change what a message means.
+STOPWORDS = frozenset(
+    """a an the and or but if so of to in on at by for from with about into over after before
+    is am are was were be been being do does did done doing have has had having
+    i me my mine myself you your yours we our us he him his she her they them their it its
+    this that these those there here then than too very just really also some any
+    can could would should will shall may might must get got gets getting
+    what which who whom whose why where how when
+    im ive id ill youre its thats theres whats hows
+    up out as all one ok okay pls please hi hello hey""".split()
+)
+# Real English words this common are never "corrected" into a domain word (math -> bath).
+COMMON_WORD_ZIPF = 3.0
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_UNIT = re.compile(r"(\d)(mg|mcg|g|ml|ng|oz|h|hr|hrs|pm|am)\b")
+_SPLIT_NEGATION = re.compile(r"\b(can|do|does|did|is|are|was|will|would|could) not\b")
+_JOINED = {"can": "cannot", "do": "dont", "does": "doesnt", "did": "didnt", "is": "isnt",
+           "are": "arent", "was": "wasnt", "will": "wont", "would": "wouldnt", "could": "couldnt"}
+_OVERDOSED = re.compile(r"\bod(?:'d|'ed|ed)\b")  # "I OD'd": the apostrophe would leave "odd"
+_TOKEN = re.compile(r"[^\W_]+")
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=50_000)
+def stem(word: str) -> str:
+    return _STEMMER.stemWord(word)
+
+
+def clean(text: str) -> str:
+    """Lower-case, strip invisible characters and apostrophes, split numbers from units."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text).casefold()
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    text = _OVERDOSED.sub("overdosed", text)
+    text = text.replace("'", "").replace("+", " with ").replace("&", " and ")
+    text = _SPLIT_NEGATION.sub(lambda m: _JOINED[m.group(1)], text)
+    return _UNIT.sub(r"\1 \2", text)
+
+
+def raw_tokens(text: str) -> list[str]:
+    return [NUMBER if t.isdigit() else t for t in _TOKEN.findall(clean(text))]
+
+
+def _max_typos(word: str) -> int:
+    if len(word) < 4:
+        return 0
+    return 1 if len(word) < 7 else 2
+
+
+@dataclass(frozen=True)
+class Words:
+    """One message as the matcher sees it."""
+
+    tokens: tuple[str, ...]  # corrected surface words, in order
+    stems: tuple[str, ...]  # stems of `tokens`, same order
+    unknown: tuple[str, ...]  # words outside every list we know (not stopwords)
+
+    @property
+    def content_stems(self) -> list[str]:
+        return [s for s, t in zip(self.stems, self.tokens, strict=True) if t not in STOPWORDS]
+
+
+class Speller:
+    """Maps misspelt words onto the known vocabulary, leaving real English words alone."""
+
+    def __init__(self, vocabulary: Iterable[str], spellings: dict[str, str]) -> None:
+        self.known = frozenset(vocabulary) | STOPWORDS
+        self._candidates = sorted(w for w in self.known if len(w) >= 3 and not w.isdigit())
+        self.spellings = {clean(k).strip(): clean(v).strip() for k, v in spellings.items()}
+        self._cache: dict[str, str] = {}
+
+    def correct(self, word: str) -> str:
+        if word in self.spellings:
+            return self.spellings[word]
+        if word in self.known or word == NUMBER:
+            return word
+        cached = self._cache.get(word)
+        if cached is not None:
+            return cached
+        best = word
+        limit = _max_typos(word)
+        if limit and zipf_frequency(word, "en") < COMMON_WORD_ZIPF:
+            found = process.extractOne(word, self._candidates, scorer=OSA.distance, score_cutoff=limit)
+            if found is not None:
+                best = found[0]
+        if len(self._cache) < 100_000:
+            self._cache[word] = best
+        return best
+
+    def words(self, text: str) -> Words:
+        tokens: list[str] = []
+        for token in raw_tokens(text):
+            corrected = self.correct(token)
+            tokens.extend(corrected.split())
+        stems = tuple(stem(t) for t in tokens)
+        unknown = tuple(t for t in tokens if t not in self.known and t != NUMBER)
+        return Words(tuple(tokens), stems, unknown)
+
+
+def phrase_stems(phrase: str) -> tuple[str, ...]:
+    """Stems of a phrase written by an editor, without spelling correction."""
+    return tuple(stem(t) for t in raw_tokens(phrase))
