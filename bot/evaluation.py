@@ -34,10 +34,11 @@ class Report:
         out = [f"{'intent':<14}{'right':>7}{'of':>6}{'accuracy':>10}"]
         for intent in Intent:
             if self.total[intent.value]:
-                out.append(f"{intent.value:<14}{self.correct[intent.value]:>7}"
-                           f"{self.total[intent.value]:>6}{self.accuracy(intent.value):>10.1%}")
-        out.append(f"{'all':<14}{sum(self.correct.values()):>7}{sum(self.total.values()):>6}"
-                   f"{self.overall():>10.1%}")
+                out.append(
+                    f"{intent.value:<14}{self.correct[intent.value]:>7}"
+                    f"{self.total[intent.value]:>6}{self.accuracy(intent.value):>10.1%}"
+                )
+        out.append(f"{'all':<14}{sum(self.correct.values()):>7}{sum(self.total.values()):>6}{self.overall():>10.1%}")
         return out
 
 
@@ -58,9 +59,7 @@ def evaluate(classifier: Classifier, examples: list[Example]) -> Report:
         got = classifier.classify(example.message)
         key = example.intent.value
         report.total[key] += 1
-        right = got.intent == example.intent and (
-            example.intent is not Intent.topic or got.topic == example.topic
-        )
+        right = got.intent == example.intent and (example.intent is not Intent.topic or got.topic == example.topic)
         if right:
             report.correct[key] += 1
         else:

@@ -49,12 +49,12 @@ def _record_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            child = path + (str(key.value),)
+            child = (*path, str(key.value))
             _record_lines(value, child, lines)
             lines[child] = key.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _record_lines(item, path + (index,), lines)
+            _record_lines(item, (*path, index), lines)
 
 
 def _read(file: Path) -> _Document:
@@ -101,8 +101,7 @@ def _validate(doc: _Document, model: type[BaseModel]) -> tuple[BaseModel | None,
             elif err["type"] == "extra_forbidden":
                 message = "unknown field (check the spelling; see content/README.md)"
             elif err["type"] == "string_type" and isinstance(err.get("input"), bool | int | float):
-                message = (f"YAML reads this as {err['input']!r}, not as text; "
-                           "put it in quotes, like \"yes\"")
+                message = f'YAML reads this as {err["input"]!r}, not as text; put it in quotes, like "yes"'
             problems.append(Problem(doc.file, doc.line_of(loc), f"{_describe(loc)}: {message}"))
         return None, problems
 
@@ -122,8 +121,11 @@ def _cross_check(topics: dict[str, tuple[Topic, _Document]], known_ids: set[str]
                 problems.append(Problem(doc.file, line, "related: a topic cannot be related to itself"))
         if topic.menu_order in orders:
             problems.append(
-                Problem(doc.file, doc.line_of(("menu_order",)),
-                        f"menu_order {topic.menu_order} is also used by topic {orders[topic.menu_order]}")
+                Problem(
+                    doc.file,
+                    doc.line_of(("menu_order",)),
+                    f"menu_order {topic.menu_order} is also used by topic {orders[topic.menu_order]}",
+                )
             )
         orders[topic.menu_order] = topic_id
         for index, example in enumerate(topic.examples):
@@ -131,8 +133,11 @@ def _cross_check(topics: dict[str, tuple[Topic, _Document]], known_ids: set[str]
             owner = example_owner.setdefault(key, topic_id)
             if owner != topic_id:
                 problems.append(
-                    Problem(doc.file, doc.line_of(("examples", index)),
-                            f'example "{example}" is also an example of topic {owner}')
+                    Problem(
+                        doc.file,
+                        doc.line_of(("examples", index)),
+                        f'example "{example}" is also an example of topic {owner}',
+                    )
                 )
     return problems
 
@@ -152,6 +157,7 @@ def load_content(directory: Path | str) -> Content:
             doc = _read(file)
         except ContentError as exc:
             problems.extend(exc.problems)
+            known_ids.add(file.stem)
             continue
         topic, found = _validate(doc, Topic)
         problems.extend(found)
@@ -160,13 +166,13 @@ def load_content(directory: Path | str) -> Content:
             continue
         assert isinstance(topic, Topic)
         if topic.id != file.stem:
-            problems.append(Problem(file, doc.line_of(("id",)),
-                                    f'id "{topic.id}" must match the file name "{file.stem}"'))
+            problems.append(
+                Problem(file, doc.line_of(("id",)), f'id "{topic.id}" must match the file name "{file.stem}"')
+            )
         topics[topic.id] = (topic, doc)
 
     parts: dict[str, BaseModel] = {}
-    for name, model in (("safety", Safety), ("smalltalk", Smalltalk), ("scope", Scope),
-                        ("messages", Messages)):
+    for name, model in (("safety", Safety), ("smalltalk", Smalltalk), ("scope", Scope), ("messages", Messages)):
         file = root / f"{name}.yaml"
         if not file.exists():
             problems.append(Problem(file, 1, "file is missing"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 from html.parser import HTMLParser
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -14,7 +14,7 @@ MAX_TITLE_CHARS = 32
 ALLOWED_TAGS = {"b", "i", "u", "a", "code"}
 
 
-class Evidence(str, Enum):
+class Evidence(StrEnum):
     """How strong the support for an answer is; shown with its sources."""
 
     guideline = "guideline"
@@ -69,7 +69,7 @@ class Source(_Strict):
     url: str = Field(pattern=r"^https?://\S+$")
 
 
-class Needs(str, Enum):
+class Needs(StrEnum):
     """Which anchor words (scope.yaml) a message must hold for this topic to be answered."""
 
     rls = "rls"  # RLS or legs
@@ -185,9 +185,19 @@ class Messages(_Strict):
     help: str
 
     @field_validator(
-        "disclaimer", "supplement_note", "welcome", "out_of_scope", "reminders_coming",
-        "non_text", "too_long", "empty", "error", "topics_header", "sources_header",
-        "privacy", "help",
+        "disclaimer",
+        "supplement_note",
+        "welcome",
+        "out_of_scope",
+        "reminders_coming",
+        "non_text",
+        "too_long",
+        "empty",
+        "error",
+        "topics_header",
+        "sources_header",
+        "privacy",
+        "help",
     )
     @classmethod
     def _html(cls, value: str) -> str:

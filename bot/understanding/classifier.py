@@ -6,8 +6,9 @@ so editors can correct the bot without touching code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import Enum
+import re
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from rapidfuzz import fuzz, process
 
@@ -20,13 +21,37 @@ MAX_READ_CHARS = 2000  # the question is nearly always in the first lines of a l
 MIN_TOPIC_SCORE = 0.20  # below this nothing fits well enough to answer
 SUBJECT_SPREAD = 4  # an anchor in examples of this many topics names the subject
 CLOSE_EXAMPLE = 0.5  # similarity to an example question that counts as "asked like that"
-SMALLTALK_FILLER = frozenset({"bot", "there", "so", "much", "again", "very", "please", "you", "guys",
-                              "mate", "buddy", "lol", "haha", "dear", "sir", "a", "real", "actually",
-                              "just", "really", "the"})
+SMALLTALK_FILLER = frozenset(
+    {
+        "bot",
+        "there",
+        "so",
+        "much",
+        "again",
+        "very",
+        "please",
+        "you",
+        "guys",
+        "mate",
+        "buddy",
+        "lol",
+        "haha",
+        "dear",
+        "sir",
+        "a",
+        "real",
+        "actually",
+        "just",
+        "really",
+        "the",
+    }
+)
 THANKS_EMOJI = set("👍🙏❤♥😊🙂👌💙💚💜")
+QUESTION_FOCUS = 0.6  # in a story with a question in it, how much the question itself counts
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
 
 
-class Intent(str, Enum):
+class Intent(StrEnum):
     topic = "topic"
     emergency = "emergency"
     out_of_scope = "out_of_scope"
@@ -55,8 +80,7 @@ def _smalltalk_key(tokens: list[str] | tuple[str, ...]) -> str:
 
 def _subject_stems(content: Content) -> frozenset[str]:
     """Anchor words used across many topics' examples: they name the subject, not a topic."""
-    anchors = {s for a in (*content.scope.anchors.rls, *content.scope.anchors.magnesium)
-               for s in phrase_stems(a)}
+    anchors = {s for a in (*content.scope.anchors.rls, *content.scope.anchors.magnesium) for s in phrase_stems(a)}
     spread: dict[str, set[str]] = {}
     for topic in content.topics.values():
         for example in topic.examples:
@@ -77,7 +101,8 @@ class Classifier:
     def __init__(self, content: Content) -> None:
         topics = content.menu()
         scope = content.scope
-        self.index = TopicIndex(topics, _subject_stems(content))
+        chat = {s for w in scope.chat_words for s in phrase_stems(w)}
+        self.index = TopicIndex(topics, _subject_stems(content), chat)
         self._subject = _subject_stems(content)
         self._needs = {t.id: t.needs for t in topics}
         safety = content.safety
@@ -97,14 +122,13 @@ class Classifier:
                 key = _smalltalk_key(raw_tokens(phrase))
                 if key:
                     self._smalltalk.setdefault(key, kind.id)
-            self._smalltalk_words[kind.id] = frozenset(
-                t for p in kind.phrases for t in raw_tokens(p)) | SMALLTALK_FILLER
+            self._smalltalk_words[kind.id] = (
+                frozenset(t for p in kind.phrases for t in raw_tokens(p)) | SMALLTALK_FILLER
+            )
         self._rls_anchors = [phrase_stems(a) for a in scope.anchors.rls]
         self._mg_anchors = [phrase_stems(a) for a in scope.anchors.magnesium]
         self._off_topic = [phrase_stems(a) for a in scope.off_topic]
-        self._neutral = {stem(w) for w in STOPWORDS} | {
-            s for w in scope.chat_words for s in phrase_stems(w)
-        }
+        self._neutral = {stem(w) for w in STOPWORDS} | {s for w in scope.chat_words for s in phrase_stems(w)}
 
         vocabulary: set[str] = set()
         texts = [w for t in topics for w in (*t.keywords, *t.examples, t.title)]
@@ -156,14 +180,14 @@ class Classifier:
 
     @staticmethod
     def _contains(stems: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
+        present = set(stems)
         return any(
-            stems[i:i + len(p)] == p for p in phrases if p for i in range(len(stems) - len(p) + 1)
+            stems[i : i + len(p)] == p for p in phrases if p and p[0] in present for i in range(len(stems) - len(p) + 1)
         )
 
     def _specific(self, candidate: TopicScore) -> bool:
         """True when a keyword beyond the subject words ("magnesium", "RLS") matched."""
-        return any(any(s not in self._subject and s not in STOPWORDS for s in k)
-                   for k in candidate.keywords)
+        return any(any(s not in self._subject and s not in STOPWORDS for s in k) for k in candidate.keywords)
 
     def _choose(self, words: Words, ranking: tuple[TopicScore, ...]) -> tuple[str | None, str]:
         """The best topic this message may be answered with, or None and the reason why not."""
@@ -171,12 +195,16 @@ class Classifier:
         has_mg = self._contains(words.stems, self._mg_anchors)
         off_topic = self._contains(words.stems, self._off_topic)
         specific = any(self._specific(c) for c in ranking)
-        if has_mg and not specific and self._pairing_topic and any(
-            sig.matches(words, self._window) for sig in self._pairing
+        if (
+            has_mg
+            and not specific
+            and self._pairing_topic
+            and any(sig.matches(words, self._window) for sig in self._pairing)
         ):
             unlisted = off_topic or any(
                 s not in self._neutral and s not in self.index.vocabulary(self._pairing_topic)
-                for s in words.content_stems)
+                for s in words.content_stems
+            )
             if unlisted:  # "can I take magnesium with amoxicillin / my statin?"
                 return self._pairing_topic, ""
         if not has_rls and off_topic:
@@ -190,8 +218,11 @@ class Classifier:
                 continue
             if has_rls:
                 return candidate.topic, ""
-            foreign = [s for s in words.content_stems
-                       if s not in self._neutral and s not in self.index.vocabulary(candidate.topic)]
+            foreign = [
+                s
+                for s in words.content_stems
+                if s not in self._neutral and s not in self.index.vocabulary(candidate.topic)
+            ]
             if foreign and not has_mg:
                 return None, "unknown-subject"
             if foreign and not self._specific(candidate) and candidate.example_score < CLOSE_EXAMPLE:
@@ -199,6 +230,22 @@ class Classifier:
                 return None, "unknown-subject"
             return candidate.topic, ""
         return None, "needs-anchor"
+
+    def _rank(self, text: str, words: Words) -> tuple[TopicScore, ...]:
+        """Rank topics; in a story, the sentences that ask something weigh most."""
+        ranking = self.index.rank(words)
+        sentences = [m.group(0) for m in _SENTENCE.finditer(text)]
+        asked = " ".join(x for x in sentences if "?" in x)
+        if len(sentences) < 2 or not asked:
+            return tuple(ranking)
+        focused = {r.topic: r for r in self.index.rank(self.speller.words(asked))}
+        merged = []
+        for whole in ranking:
+            part = focused.get(whole.topic)
+            score = (1 - QUESTION_FOCUS) * whole.score + QUESTION_FOCUS * (part.score if part else 0.0)
+            merged.append(replace(whole, score=score))
+        merged.sort(key=lambda r: -r.score)
+        return tuple(merged)
 
     # -- the decision ----------------------------------------------------------------------
 
@@ -216,7 +263,7 @@ class Classifier:
         kind = self._smalltalk_kind(words)
         if kind:
             return Interpretation(Intent.smalltalk, rule=kind, score=1.0)
-        ranking = tuple(self.index.rank(words))
+        ranking = self._rank(text[:MAX_READ_CHARS], words)
         topic, reason = self._choose(words, ranking) if ranking else (None, "no-match")
         score = ranking[0].score if ranking else 0.0
         if topic is None:

@@ -31,8 +31,15 @@ def content_stems(text: str) -> frozenset[str]:
 
 
 class TopicIndex:
-    def __init__(self, topics: list[Topic], subject: set[str] | frozenset[str] = frozenset()) -> None:
-        """`subject`: stems of the bot's subject words (scope anchors), weak evidence for a topic."""
+    def __init__(
+        self,
+        topics: list[Topic],
+        subject: set[str] | frozenset[str] = frozenset(),
+        neutral: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
+        """`subject`: stems naming the bot's subject (weak evidence for any one topic);
+        `neutral`: everyday stems ("actually", "really") that say nothing about the topic."""
+        self._neutral = frozenset(neutral)
         self.topic_ids = [t.id for t in topics]
         owners: dict[tuple[str, ...], set[str]] = defaultdict(set)
         for topic in topics:
@@ -41,9 +48,7 @@ class TopicIndex:
                 if stems and not all(s in STOPWORDS for s in stems):
                     owners[stems].add(topic.id)
         count = len(topics)
-        self._keywords_by_first: dict[str, list[tuple[tuple[str, ...], frozenset[str], float]]] = (
-            defaultdict(list)
-        )
+        self._keywords_by_first: dict[str, list[tuple[tuple[str, ...], frozenset[str], float]]] = defaultdict(list)
         for stems, topic_ids in owners.items():
             weight = math.log(1 + count / len(topic_ids)) * (1 + PHRASE_BONUS * (len(stems) - 1))
             if all(s in subject or s in STOPWORDS for s in stems):
@@ -86,7 +91,7 @@ class TopicIndex:
         seen: set[tuple[str, ...]] = set()
         for start, first in enumerate(stems):
             for keyword, topic_ids, weight in self._keywords_by_first.get(first, ()):
-                if keyword in seen or stems[start:start + len(keyword)] != keyword:
+                if keyword in seen or stems[start : start + len(keyword)] != keyword:
                     continue
                 seen.add(keyword)
                 for topic_id in topic_ids:
@@ -115,14 +120,15 @@ class TopicIndex:
 
     def rank(self, words: Words) -> list[TopicScore]:
         hits = self._keyword_hits(words.stems)
-        similarity = self._example_similarity(set(words.content_stems))
+        similarity = self._example_similarity({s for s in words.content_stems if s not in self._neutral})
         scores = []
         for topic_id in set(hits) | set(similarity):
             keyword_total = sum(w for _, w in hits.get(topic_id, ()))
             keyword_part = 1 - math.exp(-keyword_total / KEYWORD_SATURATION)
             example_part = similarity.get(topic_id, 0.0)
             score = KEYWORD_WEIGHT * keyword_part + EXAMPLE_WEIGHT * example_part
-            scores.append(TopicScore(topic_id, score, keyword_total, example_part,
-                                     tuple(k for k, _ in hits.get(topic_id, ()))))
+            scores.append(
+                TopicScore(topic_id, score, keyword_total, example_part, tuple(k for k, _ in hits.get(topic_id, ())))
+            )
         scores.sort(key=lambda s: (-s.score, self.topic_ids.index(s.topic)))
         return scores

@@ -35,24 +35,27 @@ class Signal:
         """Surface words the speller must know, so typos of them are corrected."""
         return {w for part in self.text.split("+") for alt in part.split("|") for w in alt.split()}
 
-    def _positions(self, stems: tuple[str, ...], part: tuple[tuple[str, ...], ...],
-                   negators: frozenset[str]) -> list[int]:
+    def _positions(self, words: Words, part: tuple[tuple[str, ...], ...], negators: frozenset[str]) -> list[int]:
+        stems = words.stems
         found = []
         for alternative in part:
             size = len(alternative)
-            for start in range(len(stems) - size + 1):
-                if stems[start:start + size] != alternative:
+            for start in words.positions.get(alternative[0], ()):
+                if stems[start : start + size] != alternative:
                     continue
-                before = stems[max(0, start - NEGATION_REACH):start]
+                before = stems[max(0, start - NEGATION_REACH) : start]
                 if negators and any(s in negators for s in before):
                     continue
                 found.append(start)
         return found
 
     def matches(self, words: Words, window: int, negators: frozenset[str] = frozenset()) -> bool:
-        positions = [self._positions(words.stems, part, negators) for part in self.parts]
-        if any(not p for p in positions):
-            return False
+        positions = []
+        for part in self.parts:
+            found = self._positions(words, part, negators)
+            if not found:
+                return False
+            positions.append(found)
         return any(
             all(any(abs(other - anchor) <= window for other in later) for later in positions[1:])
             for anchor in positions[0]

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import snowballstemmer
 from rapidfuzz import process
@@ -31,8 +31,18 @@ COMMON_WORD_ZIPF = 3.0
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _UNIT = re.compile(r"(\d)(mg|mcg|g|ml|ng|oz|h|hr|hrs|pm|am)\b")
 _SPLIT_NEGATION = re.compile(r"\b(can|do|does|did|is|are|was|will|would|could) not\b")
-_JOINED = {"can": "cannot", "do": "dont", "does": "doesnt", "did": "didnt", "is": "isnt",
-           "are": "arent", "was": "wasnt", "will": "wont", "would": "wouldnt", "could": "couldnt"}
+_JOINED = {
+    "can": "cannot",
+    "do": "dont",
+    "does": "doesnt",
+    "did": "didnt",
+    "is": "isnt",
+    "are": "arent",
+    "was": "wasnt",
+    "will": "wont",
+    "would": "wouldnt",
+    "could": "couldnt",
+}
 _OVERDOSED = re.compile(r"\bod(?:'d|'ed|ed)\b")  # "I OD'd": the apostrophe would leave "odd"
 _TOKEN = re.compile(r"[^\W_]+")
 _STEMMER = snowballstemmer.stemmer("english")
@@ -71,6 +81,14 @@ class Words:
     tokens: tuple[str, ...]  # corrected surface words, in order
     stems: tuple[str, ...]  # stems of `tokens`, same order
     unknown: tuple[str, ...]  # words outside every list we know (not stopwords)
+
+    @cached_property
+    def positions(self) -> dict[str, list[int]]:
+        """Where each stem occurs, so phrase lookups skip the rest of a long message."""
+        found: dict[str, list[int]] = {}
+        for index, s in enumerate(self.stems):
+            found.setdefault(s, []).append(index)
+        return found
 
     @property
     def content_stems(self) -> list[str]:

@@ -1,0 +1,151 @@
+"""`rls-bot` command line: run the bot, ask it questions offline, chat, check content."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.knowledge import Content, ContentError, load_content
+from bot.replies import Reply, Responder, parse_action
+
+EXIT_BAD_INPUT = 2
+
+
+def _content(settings: Settings, override: Path | None) -> Content:
+    return load_content(override or settings.content_dir)
+
+
+def _report_content_error(exc: ContentError, stream: TextIO) -> int:
+    print(f"Content has {len(exc.problems)} problem(s):", file=stream)
+    for problem in exc.problems:
+        print(f"  {problem}", file=stream)
+    return EXIT_BAD_INPUT
+
+
+def _ask(responder: Responder, questions: Iterable[str], as_json: bool, out: TextIO) -> None:
+    for question in questions:
+        reply = responder.answer(question)
+        if as_json:
+            record = {"question": question, "intent": reply.intent.value, "topic": reply.topic, "answer": reply.plain()}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            out.write(reply.plain() + "\n\n")
+        out.flush()
+
+
+def _stdin_lines(stream: TextIO) -> Iterable[str]:
+    for line in stream:
+        line = line.rstrip("\r\n")
+        if line.strip():
+            yield line
+
+
+def _chat(responder: Responder, stream_in: TextIO, out: TextIO) -> None:
+    """A console conversation: type questions, or a button's number to press it."""
+
+    def show(reply: Reply) -> list[str]:
+        out.write(f"\nbot> {reply.text}\n")
+        actions = []
+        for row in reply.buttons:
+            for button in row:
+                actions.append(button.action)
+                out.write(f"  [{len(actions)}] {button.label}\n")
+        out.write("\n")
+        return actions
+
+    actions = show(responder.welcome_reply())
+    commands = {
+        "/start": responder.welcome_reply,
+        "/help": responder.help_reply,
+        "/topics": responder.menu_reply,
+        "/privacy": responder.privacy_reply,
+    }
+    while True:
+        out.write("you> ")
+        out.flush()
+        line = stream_in.readline()
+        if not line or line.strip() in {"/quit", "/exit"}:
+            out.write("\n")
+            return
+        text = line.strip()
+        if not text:
+            continue
+        if text in commands:
+            actions = show(commands[text]())
+        elif text.isdigit() and 1 <= int(text) <= len(actions):
+            kind, topic_id = parse_action(actions[int(text) - 1])
+            if kind == "menu":
+                actions = show(responder.menu_reply())
+            else:
+                picked = (responder.topic_reply if kind == "topic" else responder.sources_reply)(topic_id or "")
+                actions = show(picked or responder.stale_button_reply())
+        else:
+            actions = show(responder.answer(text))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rls-bot", description="A Telegram bot for restless legs syndrome.")
+    parser.add_argument("--content", type=Path, help="content folder (default: $CONTENT_DIR or the bundled one)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="run the Telegram bot (needs BOT_TOKEN)")
+    ask = commands.add_parser("ask", help="answer questions offline, as the bot would")
+    ask.add_argument("question", nargs="*", help="the question; without it, one question per line from stdin")
+    ask.add_argument("--json", action="store_true", help="one JSON object per line")
+    commands.add_parser("chat", help="talk to the bot in this terminal")
+    commands.add_parser("check-content", help="validate content/ and report every problem")
+    evaluate = commands.add_parser("evaluate", help="accuracy per intent on labelled messages (TSV)")
+    evaluate.add_argument("files", nargs="+", type=Path)
+    evaluate.add_argument("--mistakes", action="store_true", help="list every wrong answer")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        content = _content(settings, args.content)
+    except ContentError as exc:
+        return _report_content_error(exc, sys.stderr)
+
+    if args.command == "check-content":
+        print(f"Content OK: {len(content.topics)} topics, {len(content.safety.rules)} safety rules.")
+        return 0
+    if args.command == "run":
+        from bot.tg.app import run_polling  # imported here so `ask` starts fast
+
+        try:
+            return run_polling(settings, content)
+        except ConfigError as exc:
+            print(f"Configuration error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+
+    responder = Responder(content)
+    if args.command == "ask":
+        questions = [" ".join(args.question)] if args.question else _stdin_lines(sys.stdin)
+        _ask(responder, questions, args.json, sys.stdout)
+        return 0
+    if args.command == "chat":
+        _chat(responder, sys.stdin, sys.stdout)
+        return 0
+    if args.command == "evaluate":
+        from bot.evaluation import confusion, evaluate, read_examples
+
+        for file in args.files:
+            report = evaluate(responder.classifier, read_examples(file))
+            print(file)
+            print("\n".join(report.lines()))
+            if args.mistakes:
+                print("\n".join(confusion(report)))
+        return 0
+    return EXIT_BAD_INPUT

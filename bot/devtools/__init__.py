@@ -1,0 +1,1 @@
+"""Tools for tests and benchmarks; nothing here runs in production."""

@@ -1,0 +1,179 @@
+"""Turns an interpretation into what the user sees: HTML text plus buttons, with no Telegram types.
+
+The Telegram adapter renders `Reply` as a message with an inline keyboard; the command line
+prints `Reply.text`. Both therefore show the same words.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from bot.knowledge.schema import Content, Topic
+from bot.understanding import Classifier, Intent, Interpretation
+from bot.understanding.classifier import MAX_READ_CHARS
+
+MENU_COLUMNS = 2
+RELAXING_TOPICS = ("lifestyle", "relief-now", "sleep-routine", "exercise", "caffeine-alcohol")
+SMALLTALK_WITH_MENU = {"greeting", "about-bot"}
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button the user can press; `action` is short enough for Telegram callback data."""
+
+    label: str
+    action: str
+
+
+def show_topic(topic_id: str) -> str:
+    return f"t:{topic_id}"
+
+
+def show_sources(topic_id: str) -> str:
+    return f"s:{topic_id}"
+
+
+SHOW_MENU = "m"
+
+
+def parse_action(data: str) -> tuple[str, str | None]:
+    """('topic'|'sources'|'menu'|'unknown', topic id) for callback data, forged data included."""
+    if data == SHOW_MENU:
+        return "menu", None
+    kind, _, value = data.partition(":")
+    if kind == "t" and value:
+        return "topic", value
+    if kind == "s" and value:
+        return "sources", value
+    return "unknown", None
+
+
+_TAG = re.compile(r"<[^>]+>")
+_LINK = re.compile(r'<a href="([^"]+)">(.*?)</a>')
+
+
+def to_plain(markup: str) -> str:
+    """Telegram HTML as plain text: links keep their address, tags go, entities decode."""
+    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", markup)
+    return html.unescape(_TAG.sub("", text)).strip()
+
+
+@dataclass(frozen=True)
+class Reply:
+    intent: Intent
+    html: str
+    topic: str | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+    @property
+    def text(self) -> str:
+        return to_plain(self.html)
+
+    def plain(self) -> str:
+        """The text as the command line shows it; where the buttons are a menu, their labels too."""
+        if self.intent is Intent.topic or not self.buttons:
+            return self.text
+        labels = " · ".join(b.label for row in self.buttons for b in row)
+        return f"{self.text}\n{labels}"
+
+
+def _rows(buttons: list[Button], columns: int = MENU_COLUMNS) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(buttons[i : i + columns]) for i in range(0, len(buttons), columns))
+
+
+class Responder:
+    """The bot's whole conversational behaviour, usable from Telegram, the CLI or tests."""
+
+    def __init__(self, content: Content, classifier: Classifier | None = None) -> None:
+        self.content = content
+        self.messages = content.messages
+        self.classifier = classifier or Classifier(content)
+
+    # -- building blocks -------------------------------------------------------------------
+
+    def menu_buttons(self, topics: list[Topic] | None = None) -> tuple[tuple[Button, ...], ...]:
+        chosen = topics if topics is not None else self.content.menu()
+        return _rows([Button(t.title, show_topic(t.id)) for t in chosen])
+
+    def topic_reply(self, topic_id: str) -> Reply | None:
+        topic = self.content.topics.get(topic_id)
+        if topic is None:
+            return None
+        parts = [f"<b>{html.escape(topic.title)}</b>", topic.answer]
+        if topic.supplement:
+            parts.append(self.messages.supplement_note.strip())
+        related = [self.content.topics[r] for r in topic.related]
+        buttons = [(Button("📚 Sources", show_sources(topic.id)),)]
+        buttons += list(_rows([Button(t.title, show_topic(t.id)) for t in related]))
+        buttons.append((Button("☰ All topics", SHOW_MENU),))
+        return Reply(Intent.topic, "\n\n".join(parts), topic.id, tuple(buttons))
+
+    def sources_reply(self, topic_id: str) -> Reply | None:
+        topic = self.content.topics.get(topic_id)
+        if topic is None:
+            return None
+        header = self.messages.sources_header.strip().replace("{title}", html.escape(topic.title))
+        lines = [header, html.escape(self.messages.evidence_labels[topic.evidence]), ""]
+        for source in topic.sources:
+            lines.append(f'• <a href="{html.escape(source.url, quote=True)}">{html.escape(source.name)}</a>')
+        buttons = ((Button(f"↩ {topic.title}", show_topic(topic.id)), Button("☰ All topics", SHOW_MENU)),)
+        return Reply(Intent.topic, "\n".join(lines), topic.id, buttons)
+
+    def menu_reply(self) -> Reply:
+        return Reply(Intent.smalltalk, self.messages.topics_header.strip(), None, self.menu_buttons())
+
+    def welcome_reply(self, first_name: str | None = None) -> Reply:
+        name = f", {html.escape(first_name)}" if first_name else ""
+        text = self.messages.welcome.strip().replace("{name}", name)
+        return Reply(Intent.smalltalk, f"{text}\n\n{self.messages.disclaimer.strip()}", None, self.menu_buttons())
+
+    def help_reply(self) -> Reply:
+        return Reply(Intent.smalltalk, self.messages.help.strip(), None, ((Button("☰ All topics", SHOW_MENU),),))
+
+    def privacy_reply(self) -> Reply:
+        return Reply(Intent.smalltalk, self.messages.privacy.strip())
+
+    def non_text_reply(self) -> Reply:
+        return Reply(Intent.out_of_scope, self.messages.non_text.strip())
+
+    def error_reply(self) -> Reply:
+        return Reply(Intent.out_of_scope, self.messages.error.strip())
+
+    def stale_button_reply(self) -> Reply:
+        return Reply(
+            Intent.out_of_scope,
+            "That button is out of date. Here are the topics I know now:",
+            None,
+            self.menu_buttons(),
+        )
+
+    # -- free text -------------------------------------------------------------------------
+
+    def for_interpretation(self, found: Interpretation) -> Reply:
+        if found.intent is Intent.emergency:
+            rule = next(r for r in self.content.safety.rules if r.id == found.rule)
+            return Reply(Intent.emergency, rule.reply.strip())  # nothing else that could distract
+        if found.intent is Intent.topic and found.topic:
+            reply = self.topic_reply(found.topic)
+            if reply is not None:
+                return reply
+        if found.intent is Intent.smalltalk:
+            kind = next((k for k in self.content.smalltalk.kinds if k.id == found.rule), None)
+            text = kind.reply.strip() if kind else self.messages.help.strip()
+            buttons = self.menu_buttons() if found.rule in SMALLTALK_WITH_MENU else ()
+            return Reply(Intent.smalltalk, text, None, buttons)
+        if found.intent is Intent.reminders:
+            relaxing = [self.content.topics[t] for t in RELAXING_TOPICS if t in self.content.topics]
+            return Reply(Intent.reminders, self.messages.reminders_coming.strip(), None, self.menu_buttons(relaxing))
+        if found.rule == "empty":
+            return Reply(Intent.out_of_scope, self.messages.empty.strip(), None, ())
+        return Reply(Intent.out_of_scope, self.messages.out_of_scope.strip(), None, self.menu_buttons())
+
+    def answer(self, message: str) -> Reply:
+        reply = self.for_interpretation(self.classifier.classify(message))
+        if len(message) > MAX_READ_CHARS and reply.intent is not Intent.emergency:
+            note = self.messages.too_long.strip()
+            return Reply(reply.intent, f"{note}\n\n{reply.html}", reply.topic, reply.buttons)
+        return reply

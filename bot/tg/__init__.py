@@ -1,0 +1,1 @@
+"""The Telegram adapter: turns updates into Responder calls and Replies into messages."""

@@ -1,0 +1,126 @@
+"""Handler callbacks, one per kind of update, in the style of PTB's examples. They decide nothing:
+the Responder does; these only read the update and send what it returns."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import Bot, Message, Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.replies import Reply, Responder, parse_action
+from bot.tg.render import keyboard, split_html
+
+log = logging.getLogger(__name__)
+
+
+def responder_of(context: ContextTypes.DEFAULT_TYPE) -> Responder:
+    return context.bot_data["responder"]
+
+
+async def send_to(bot: Bot, chat_id: int, reply: Reply, thread_id: int | None = None) -> None:
+    """Send a Reply as one or more messages; the keyboard goes under the last one."""
+    pieces = split_html(reply.html)
+    for index, piece in enumerate(pieces):
+        markup = keyboard(reply) if index == len(pieces) - 1 else None
+        await bot.send_message(chat_id, piece, reply_markup=markup, message_thread_id=thread_id)
+
+
+async def send(message: Message, reply: Reply) -> None:
+    thread = message.message_thread_id if message.is_topic_message else None
+    await send_to(message.get_bot(), message.chat_id, reply, thread)
+
+
+def addressed_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """The text meant for the bot; in groups only mentions of it and replies to it count."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return None
+    if message.chat.type == ChatType.PRIVATE:
+        return message.text
+    username = context.bot.username
+    mention = f"@{username}" if username else None
+    if mention and mention.lower() in message.text.lower():
+        return re.sub(re.escape(mention), " ", message.text, flags=re.IGNORECASE).strip()
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id:
+        return message.text
+    return None
+
+
+def in_private_or_replying(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    message = update.effective_message
+    if message is None:
+        return False
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    replied = message.reply_to_message
+    return bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = update.effective_user
+    await send(update.effective_message, responder_of(context).welcome_reply(user.first_name if user else None))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await send(update.effective_message, responder_of(context).help_reply())
+
+
+async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await send(update.effective_message, responder_of(context).menu_reply())
+
+
+async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await send(update.effective_message, responder_of(context).privacy_reply())
+
+
+async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    text = addressed_text(update, context)
+    if text is None:
+        return
+    await send(update.effective_message, responder_of(context).answer(text))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if in_private_or_replying(update, context):
+        await send(update.effective_message, responder_of(context).help_reply())
+
+
+async def non_text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if in_private_or_replying(update, context):
+        await send(update.effective_message, responder_of(context).non_text_reply())
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A pressed inline button. Old or hand-made callback data get the menu, never an error."""
+    query = update.callback_query
+    await query.answer()
+    responder = responder_of(context)
+    kind, topic_id = parse_action(query.data or "")
+    reply: Reply | None
+    if kind == "menu":
+        reply = responder.menu_reply()
+    elif kind == "topic":
+        reply = responder.topic_reply(topic_id or "")
+    elif kind == "sources":
+        reply = responder.sources_reply(topic_id or "")
+    else:
+        reply = None
+    if query.message is None:
+        return  # a button of an inline message: there is no chat to answer in
+    await send_to(context.bot, query.message.chat.id, reply or responder.stale_button_reply())
+
+
+async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log what failed (never the user's text) and tell the user, rather than going silent."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    try:
+        await context.bot.send_message(update.effective_chat.id, responder_of(context).error_reply().html)
+    except Exception as exc:  # the failure may be the network itself; it is logged above
+        log.warning("could not tell chat about the failure: %s", type(exc).__name__)

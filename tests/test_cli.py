@@ -1,0 +1,68 @@
+"""The command line: `ask` is the contract outside evaluation uses, so its shape is pinned here."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+from bot.cli import _chat, main
+
+
+def run_cli(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True, timeout=60, env=env
+    )
+
+
+def test_ask_prints_the_plain_answer():
+    result = run_cli("ask", "what foods have magnesium")
+    assert result.returncode == 0
+    assert "Pumpkin seeds, 1 oz (28 g): 156 mg" in result.stdout
+    assert "<b>" not in result.stdout
+
+
+def test_ask_json_contract_for_every_intent():
+    lines = "\n".join(
+        ["what foods have magnesium", "my chest hurts", "lentil soup recipe", "hello", "remind me every evening", ""]
+    )
+    result = run_cli("ask", "--json", stdin=lines)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["intent"] for r in records] == ["topic", "emergency", "out_of_scope", "smalltalk", "reminders"]
+    assert [r["topic"] for r in records] == ["foods", None, None, None, None]
+    for record in records:
+        assert set(record) == {"question", "intent", "topic", "answer"}
+        assert record["answer"].strip()
+    assert records[0]["question"] == "what foods have magnesium"
+    assert "emergency number" in records[1]["answer"]
+    assert "Foods with magnesium" in records[2]["answer"]  # the topic menu comes with the refusal
+
+
+def test_ask_joins_unquoted_words_into_one_question(capsys):
+    assert main(["ask", "--json", "is", "400", "mg", "too", "much"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["question"] == "is 400 mg too much" and record["topic"] == "doses"
+
+
+def test_chat_answers_questions_and_presses_buttons_by_number(responder):
+    out = io.StringIO()
+    _chat(responder, io.StringIO("what foods have magnesium\n1\n/quit\n"), out)
+    transcript = out.getvalue()
+    assert "Pumpkin seeds" in transcript
+    assert "[1] 📚 Sources" in transcript
+    assert 'Sources for "Foods with magnesium"' in transcript
+
+
+def test_run_without_token_explains_what_is_missing():
+    result = run_cli("run", env={"PATH": ""})
+    assert result.returncode == 2
+    assert "BOT_TOKEN is not set" in result.stderr
+
+
+def test_run_with_malformed_token_or_api_url_is_refused():
+    result = run_cli("run", env={"BOT_TOKEN": "not-a-token"})
+    assert result.returncode == 2 and "does not look like a Telegram bot token" in result.stderr
+    result = run_cli("run", env={"BOT_TOKEN": "123:abc", "TELEGRAM_API_URL": "ftp:/x"})
+    assert result.returncode == 2 and "TELEGRAM_API_URL" in result.stderr

@@ -1,0 +1,155 @@
+"""The Telegram experience, through real HTTP against a fake Bot API server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+
+from bot.devtools.fake_bot_api import BOT_ID, FakeBotApi
+
+
+def buttons(params: dict) -> list[tuple[str, str]]:
+    markup = params.get("reply_markup")
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    if not markup:
+        return []
+    return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
+
+
+async def test_start_registers_commands_and_welcomes_with_topic_menu(running_bot, bot_api: FakeBotApi):
+    commands = bot_api.sent("setMyCommands")[0]["commands"]
+    assert {c["command"] for c in commands} >= {"start", "help", "topics", "privacy"}
+
+    await bot_api.push_text("/start")
+    [welcome] = await bot_api.wait_for("sendMessage")
+    assert "restless legs" in welcome["text"].lower()
+    assert "not medical advice" in welcome["text"]
+    assert welcome["parse_mode"] == "HTML"
+    labels = dict(buttons(welcome))
+    assert "Foods with magnesium" in labels and labels["Foods with magnesium"] == "t:foods"
+    assert all(len(data.encode()) <= 64 for _, data in buttons(welcome))
+
+
+async def test_free_text_question_gets_the_right_answer_with_sources_button(running_bot, bot_api):
+    await bot_api.push_text("what foods have magnesium")
+    [answer] = await bot_api.wait_for("sendMessage")
+    assert "Pumpkin seeds" in answer["text"]
+    assert ("📚 Sources", "s:foods") in buttons(answer)
+
+
+async def test_pressing_a_topic_button_shows_that_topic(running_bot, bot_api):
+    await bot_api.push_callback("t:iron")
+    [answer] = await bot_api.wait_for("sendMessage")
+    assert "ferritin" in answer["text"].lower()
+    assert len(bot_api.sent("answerCallbackQuery")) == 1
+
+
+async def test_sources_button_lists_links_and_evidence_level(running_bot, bot_api):
+    await bot_api.push_callback("s:magnesium-rls")
+    [sources] = await bot_api.wait_for("sendMessage")
+    assert "Evidence: limited" in sources["text"]
+    assert '<a href="https://doi.org/10.1016/j.smrv.2019.101218">' in sources["text"]
+
+
+async def test_forged_or_stale_button_data_gets_the_menu_not_an_error(running_bot, bot_api):
+    await bot_api.push_callback("t:no-such-topic")
+    await bot_api.push_callback("x" * 64)
+    replies = await bot_api.wait_for("sendMessage", count=2)
+    assert all("out of date" in r["text"] for r in replies)
+    assert len(bot_api.sent("answerCallbackQuery")) == 2
+
+
+async def test_emergency_message_gets_urgent_advice_and_nothing_else(running_bot, bot_api):
+    await bot_api.push_text("can't catch my breath after doubling my magnesium")
+    [reply] = await bot_api.wait_for("sendMessage")
+    assert reply["text"].startswith("🚨")
+    assert "emergency number" in reply["text"]
+    assert buttons(reply) == []
+
+
+async def test_off_topic_message_is_declined_with_the_menu(running_bot, bot_api):
+    await bot_api.push_text("lentil soup recipe")
+    [reply] = await bot_api.wait_for("sendMessage")
+    assert "can't help with that" in reply["text"]
+    assert len(buttons(reply)) >= 20
+
+
+async def test_sticker_photo_and_voice_get_a_polite_text_only_reply(running_bot, bot_api):
+    sticker = {
+        "file_id": "s1",
+        "file_unique_id": "u1",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
+    await bot_api.push({"message": bot_api.message(sticker=sticker)})
+    await bot_api.push({"message": bot_api.message(voice={"file_id": "v", "file_unique_id": "v", "duration": 2})})
+    await bot_api.push({"message": bot_api.message(location={"latitude": 52.5, "longitude": 13.4})})
+    replies = await bot_api.wait_for("sendMessage", count=3)
+    assert all("only read text" in r["text"] for r in replies)
+
+
+async def test_edited_message_is_not_answered_twice(running_bot, bot_api):
+    original = bot_api.message("what foods have magnesium")
+    await bot_api.push({"message": original})
+    await bot_api.wait_for("sendMessage")
+    await bot_api.push({"edited_message": {**original, "text": "what foods have iron", "edit_date": 1}})
+    await bot_api.push_text("thanks")  # a later message proves the edit was processed and skipped
+    replies = await bot_api.wait_for("sendMessage", count=2)
+    assert len(replies) == 2 and "welcome" in replies[1]["text"].lower()
+
+
+async def test_html_in_user_text_and_names_is_escaped(running_bot, bot_api):
+    await bot_api.push_text("/start", user={"id": 42, "is_bot": False, "first_name": "<b>Eve</b>&"})
+    [welcome] = await bot_api.wait_for("sendMessage")
+    assert "&lt;b&gt;Eve&lt;/b&gt;&amp;" in welcome["text"]
+
+
+async def test_wall_of_text_gets_one_reply_under_the_limit(running_bot, bot_api):
+    wall = ("my legs crawl at night and i have to get up and walk. " * 80)[:4000]
+    await bot_api.push_text(wall)
+    [reply] = await bot_api.wait_for("sendMessage")
+    assert len(reply["text"]) <= 4096
+    assert "long message" in reply["text"]
+
+
+async def test_group_chat_answers_mentions_and_replies_only(running_bot, bot_api):
+    group = {"id": -100, "type": "supergroup", "title": "RLS friends"}
+    await bot_api.push_text("what foods have magnesium", chat=group)
+    await bot_api.push_text("@rls_test_bot what foods have magnesium", chat=group)
+    bot_message = {
+        "message_id": 5,
+        "date": 1,
+        "chat": group,
+        "from": {"id": BOT_ID, "is_bot": True, "first_name": "RLS"},
+        "text": "hi",
+    }
+    await bot_api.push_text("is 400 mg too much", chat=group, reply_to_message=bot_message)
+    replies = await bot_api.wait_for("sendMessage", count=2)
+    await bot_api.push_text("/topics@rls_test_bot", chat=group)
+    replies = await bot_api.wait_for("sendMessage", count=3)
+    assert "Pumpkin seeds" in replies[0]["text"]
+    assert "350 mg" in replies[1]["text"]
+    assert "Pick a topic" in replies[2]["text"]
+    assert all(r["chat_id"] == -100 for r in replies)
+
+
+async def test_failed_send_is_reported_to_the_user_not_swallowed(running_bot, bot_api):
+    bot_api.fail_next["sendMessage"] = 1  # 500 from the server; the rate limiter does not retry it
+    await bot_api.push_text("what foods have magnesium")
+    replies = await bot_api.wait_for("sendMessage", count=2)
+    assert "something went wrong" in replies[-1]["text"].lower()
+
+
+async def test_privacy_says_what_is_stored_and_how_to_delete(running_bot, bot_api):
+    await bot_api.push_text("/privacy")
+    [reply] = await bot_api.wait_for("sendMessage")
+    assert "What I store" in reply["text"] and "delete" in reply["text"].lower()
+
+
+async def test_unknown_command_gets_help(running_bot, bot_api):
+    await bot_api.push_text("/frobnicate")
+    [reply] = await bot_api.wait_for("sendMessage")
+    assert "/topics" in reply["text"]

@@ -1,0 +1,129 @@
+"""Question understanding on the kinds of messages patients really send."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.understanding import Intent
+
+TOPICS = [
+    ("what foods have magnesium", "foods"),
+    ("wat fods hav magnisium", "foods"),
+    ("mg in almonds?", "foods"),
+    ("is 400 mg too much", "doses"),
+    ("safe dose?", "doses"),
+    ("IS 400MG TOO MUCH", "doses"),
+    ("can I take it with my antibiotics", "interactions"),
+    ("magnesium + my cipro ok?", "interactions"),
+    ("can i take magnesium with amoxicillin", "interactions"),
+    ("my legs crawl every night, why?", "symptoms"),
+    ("citrate or glycinate", "forms"),
+    ("magnesium gave me diarrhoea", "side-effects"),
+    ("how do i know if ive taken too much magnesium", "overdose"),
+]
+
+
+@pytest.mark.parametrize(("message", "topic"), TOPICS)
+def test_questions_reach_their_topic(responder, message, topic):
+    found = responder.classifier.classify(message)
+    assert (found.intent, found.topic) == (Intent.topic, topic)
+
+
+def test_question_inside_a_long_story(responder):
+    story = (
+        "Hi, I'm 58 and retired. For about two years, every evening when I sit down to watch TV "
+        "I get this awful creepy crawly feeling in my calves and have to get up and walk around. "
+        "My neighbour swears by magnesium. Does magnesium actually help restless legs or not?"
+    )
+    found = responder.classifier.classify(story)
+    assert found.topic == "magnesium-rls"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "lentil soup recipe",
+        "my toddler is restless at bedtime",
+        "side effects of statins",
+        "foods high in protein",
+        "magnesium for migraines",
+        "how much coffee is too much",
+        "iron man movie times",
+        "what is the atomic number of magnesium",
+    ],
+)
+def test_word_overlap_traps_are_declined(responder, message):
+    assert responder.classifier.classify(message).intent is Intent.out_of_scope
+
+
+@pytest.mark.parametrize(
+    ("message", "rule"),
+    [
+        ("can't catch my breath after doubling my magnesium", "breathing-chest-heart"),
+        ("hard to breathe", "breathing-chest-heart"),
+        ("my chest hurts", "breathing-chest-heart"),
+        ("I want to end it all", "self-harm"),
+        ("i dont see any reason to live anymore", "self-harm"),
+        ("i think i od'd on my magnesium pills", "overdose"),
+        ("took the whole bottle of magnesium", "overdose"),
+        ("my face is drooping", "stroke"),
+        ("one leg is swollen and hot", "leg-clot"),
+    ],
+)
+def test_danger_messages_get_urgent_care_first(responder, message, rule):
+    found = responder.classifier.classify(message)
+    assert (found.intent, found.rule) == (Intent.emergency, rule)
+    reply = responder.answer(message)
+    assert "emergency number" in reply.text and reply.buttons == ()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "can magnesium cause an irregular heartbeat?",  # a question about overdose signs, not a report
+        "no chest pain, just crawling legs at night",
+        "what are the signs of magnesium overdose",
+    ],
+)
+def test_questions_about_danger_signs_are_answered_not_escalated(responder, message):
+    assert responder.classifier.classify(message).intent is Intent.topic
+
+
+def test_self_harm_reply_gives_a_crisis_line(responder):
+    reply = responder.answer("i want to die")
+    assert "988" in reply.text and "findahelpline.com" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("hi", "greeting"),
+        ("thanks so much, that helps!", "thanks"),
+        ("who are you?", "about-bot"),
+        ("👍", "thanks"),
+        ("bye", "goodbye"),
+    ],
+)
+def test_smalltalk(responder, message, kind):
+    found = responder.classifier.classify(message)
+    assert (found.intent, found.rule) == (Intent.smalltalk, kind)
+
+
+def test_greeting_with_a_question_answers_the_question(responder):
+    assert responder.classifier.classify("hi! what foods have magnesium?").topic == "foods"
+
+
+@pytest.mark.parametrize("message", ["remind me to stretch at 9pm", "no more reminders please"])
+def test_reminder_requests(responder, message):
+    assert responder.classifier.classify(message).intent is Intent.reminders
+
+
+@pytest.mark.parametrize("message", ["", "   ", "\u200b\u200f", "🤷‍♀️🦵", "?!?!"])
+def test_empty_or_symbol_only_messages_get_a_polite_nudge(responder, message):
+    reply = responder.answer(message)
+    assert reply.intent is Intent.out_of_scope and "didn't catch" in reply.text
+
+
+def test_html_and_injection_text_is_just_text(responder):
+    reply = responder.answer("<script>alert(1)</script>'; DROP TABLE users; --")
+    assert reply.intent is Intent.out_of_scope
