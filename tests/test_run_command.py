@@ -16,8 +16,14 @@ from .test_telegram import buttons
 async def test_a_user_talks_to_the_real_bot_process(bot_api: FakeBotApi):
     env = {**os.environ, "BOT_TOKEN": bot_api.token, "TELEGRAM_API_URL": bot_api.base_url}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         await bot_api.wait_for("setMyCommands", timeout=30)
