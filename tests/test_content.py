@@ -111,7 +111,7 @@ def test_missing_field_and_bad_reference_point_at_lines(tmp_path):
 def test_yes_no_words_get_a_quote_them_hint(tmp_path):
     root = _copy_content(tmp_path)
     file = root / "scope.yaml"
-    file.write_text(file.read_text().replace('  - "true"\n', "  - yes\n"))
+    file.write_text(file.read_text().replace("chat_words:\n", "chat_words:\n  - yes\n"))
     with pytest.raises(ContentError) as caught:
         load_content(root)
     assert "put it in quotes" in str(caught.value)

@@ -128,6 +128,15 @@ def _cross_check(topics: dict[str, tuple[Topic, _Document]], known_ids: set[str]
                 )
             )
         orders[topic.menu_order] = topic_id
+        for field in ("keywords", "examples"):
+            first_seen: dict[str, int] = {}
+            for index, entry in enumerate(getattr(topic, field)):
+                key = " ".join(entry.lower().split())
+                if key in first_seen:
+                    line = doc.line_of((field, index))
+                    earlier = doc.line_of((field, first_seen[key]))
+                    problems.append(Problem(doc.file, line, f'{field}: "{entry}" is already listed on line {earlier}'))
+                first_seen.setdefault(key, index)
         for index, example in enumerate(topic.examples):
             key = " ".join(example.lower().split())
             owner = example_owner.setdefault(key, topic_id)

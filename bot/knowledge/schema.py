@@ -85,6 +85,9 @@ class Topic(_Strict):
     menu_order: int = Field(ge=1)
     evidence: Evidence
     needs: Needs = Needs.any
+    # A group of people or a situation (pregnancy, children, kidney disease): when a message
+    # names it, this topic wins over general ones ("is RLS common in pregnancy?").
+    context: bool = False
     supplement: bool = False
     answer: str = Field(min_length=40, max_length=MAX_ANSWER_CHARS)
     sources: list[Source] = Field(min_length=1)
@@ -99,15 +102,10 @@ class Topic(_Strict):
 
     @field_validator("keywords", "examples")
     @classmethod
-    def _no_blank_or_duplicates(cls, values: list[str]) -> list[str]:
+    def _no_blank(cls, values: list[str]) -> list[str]:
         cleaned = [v.strip() for v in values]
         if any(not v for v in cleaned):
             raise ValueError("contains an empty entry")
-        seen: set[str] = set()
-        for v in cleaned:
-            if v.lower() in seen:
-                raise ValueError(f'"{v}" is listed twice')
-            seen.add(v.lower())
         return cleaned
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from rapidfuzz import fuzz, process
+from wordfreq import zipf_frequency
 
 from bot.knowledge.schema import Content, Needs, SafetyRule
 from bot.understanding.matcher import TopicIndex, TopicScore
@@ -21,6 +22,7 @@ MAX_READ_CHARS = 2000  # the question is nearly always in the first lines of a l
 MIN_TOPIC_SCORE = 0.20  # below this nothing fits well enough to answer
 SUBJECT_SPREAD = 4  # an anchor in examples of this many topics names the subject
 CLOSE_EXAMPLE = 0.5  # similarity to an example question that counts as "asked like that"
+FUNCTION_WORD_ZIPF = 5.6  # words this frequent in English ("each", "every", "people") name no subject
 SMALLTALK_FILLER = frozenset(
     {
         "bot",
@@ -185,6 +187,18 @@ class Classifier:
             stems[i : i + len(p)] == p for p in phrases if p and p[0] in present for i in range(len(stems) - len(p) + 1)
         )
 
+    def _foreign(self, words: Words, topic: str) -> list[str]:
+        """Words of the message that neither this topic nor everyday English account for."""
+        vocabulary = self.index.vocabulary(topic)
+        return [
+            s
+            for s, t in zip(words.stems, words.tokens, strict=True)
+            if t not in STOPWORDS
+            and s not in self._neutral
+            and s not in vocabulary
+            and zipf_frequency(t, "en") < FUNCTION_WORD_ZIPF
+        ]
+
     def _specific(self, candidate: TopicScore) -> bool:
         """True when a keyword beyond the subject words ("magnesium", "RLS") matched."""
         return any(any(s not in self._subject and s not in STOPWORDS for s in k) for k in candidate.keywords)
@@ -201,10 +215,7 @@ class Classifier:
             and self._pairing_topic
             and any(sig.matches(words, self._window) for sig in self._pairing)
         ):
-            unlisted = off_topic or any(
-                s not in self._neutral and s not in self.index.vocabulary(self._pairing_topic)
-                for s in words.content_stems
-            )
+            unlisted = off_topic or bool(self._foreign(words, self._pairing_topic))
             if unlisted:  # "can I take magnesium with amoxicillin / my statin?"
                 return self._pairing_topic, ""
         if not has_rls and off_topic:
@@ -218,11 +229,7 @@ class Classifier:
                 continue
             if has_rls:
                 return candidate.topic, ""
-            foreign = [
-                s
-                for s in words.content_stems
-                if s not in self._neutral and s not in self.index.vocabulary(candidate.topic)
-            ]
+            foreign = self._foreign(words, candidate.topic)
             if foreign and not has_mg:
                 return None, "unknown-subject"
             if foreign and not self._specific(candidate) and candidate.example_score < CLOSE_EXAMPLE:

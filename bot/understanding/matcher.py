@@ -14,6 +14,7 @@ KEYWORD_WEIGHT = 0.4
 EXAMPLE_WEIGHT = 0.6
 KEYWORD_SATURATION = 4.0
 PHRASE_BONUS = 0.5  # extra weight per additional word in a multi-word keyword
+CONTEXT_BOOST = 2.0  # keywords of context topics (pregnancy, children, kidneys) count this much more
 SUBJECT_DISCOUNT = 0.2  # "magnesium" or "RLS" says little about which topic is meant
 
 
@@ -43,27 +44,28 @@ class TopicIndex:
         self.topic_ids = [t.id for t in topics]
         owners: dict[tuple[str, ...], set[str]] = defaultdict(set)
         for topic in topics:
-            for keyword in [*topic.keywords, topic.title]:
+            for keyword in topic.keywords:
                 stems = phrase_stems(keyword)
                 if stems and not all(s in STOPWORDS for s in stems):
                     owners[stems].add(topic.id)
         count = len(topics)
+        contexts = {t.id for t in topics if t.context}
         self._keywords_by_first: dict[str, list[tuple[tuple[str, ...], frozenset[str], float]]] = defaultdict(list)
         for stems, topic_ids in owners.items():
             weight = math.log(1 + count / len(topic_ids)) * (1 + PHRASE_BONUS * (len(stems) - 1))
             if all(s in subject or s in STOPWORDS for s in stems):
                 weight *= SUBJECT_DISCOUNT
+            if any(t in contexts for t in topic_ids):
+                weight *= CONTEXT_BOOST
             self._keywords_by_first[stems[0]].append((stems, frozenset(topic_ids), weight))
 
         self._vocabulary: dict[str, frozenset[str]] = {
-            topic.id: frozenset(
-                s for text in (*topic.keywords, *topic.examples, topic.title) for s in phrase_stems(text)
-            )
+            topic.id: frozenset(s for text in (*topic.keywords, *topic.examples) for s in phrase_stems(text))
             for topic in topics
         }
         self._examples: list[tuple[str, frozenset[str]]] = []
         for topic in topics:
-            for example in [*topic.examples, topic.title]:
+            for example in topic.examples:
                 stems = content_stems(example)
                 if stems:
                     self._examples.append((topic.id, stems))
@@ -74,7 +76,9 @@ class TopicIndex:
             for s in stems:
                 frequency[s] += 1
         total = len(documents)
-        self._idf = {s: math.log(1 + total / n) for s, n in frequency.items()}
+        self._idf = {
+            s: math.log(1 + total / n) * (SUBJECT_DISCOUNT if s in subject else 1.0) for s, n in frequency.items()
+        }
         self._rare_idf = math.log(1 + total)
         self._postings: dict[str, list[int]] = defaultdict(list)
         for index, (_, stems) in enumerate(self._examples):
@@ -87,15 +91,25 @@ class TopicIndex:
         return self._vocabulary[topic_id]
 
     def _keyword_hits(self, stems: tuple[str, ...]) -> dict[str, list[tuple[tuple[str, ...], float]]]:
-        hits: dict[str, list[tuple[tuple[str, ...], float]]] = defaultdict(list)
-        seen: set[tuple[str, ...]] = set()
+        """Keywords found in the message, longest first: a word inside a longer keyword does not
+        count again for a shorter one ("habit forming" is not about forms of magnesium)."""
+        found: list[tuple[int, tuple[str, ...], frozenset[str], float]] = []
         for start, first in enumerate(stems):
             for keyword, topic_ids, weight in self._keywords_by_first.get(first, ()):
-                if keyword in seen or stems[start : start + len(keyword)] != keyword:
-                    continue
-                seen.add(keyword)
-                for topic_id in topic_ids:
-                    hits[topic_id].append((keyword, weight))
+                if stems[start : start + len(keyword)] == keyword:
+                    found.append((start, keyword, topic_ids, weight))
+        hits: dict[str, list[tuple[tuple[str, ...], float]]] = defaultdict(list)
+        claimed: dict[int, int] = {}  # word position -> length of the keyword that claimed it
+        seen: set[tuple[str, ...]] = set()
+        for start, keyword, topic_ids, weight in sorted(found, key=lambda m: -len(m[1])):
+            span = range(start, start + len(keyword))
+            if keyword in seen or any(claimed.get(i, 0) > len(keyword) for i in span):
+                continue
+            for i in span:
+                claimed[i] = len(keyword)
+            seen.add(keyword)
+            for topic_id in topic_ids:
+                hits[topic_id].append((keyword, weight))
         return hits
 
     def _example_similarity(self, query: set[str]) -> dict[str, float]:

@@ -13,7 +13,9 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from wordfreq import zipf_frequency
 
-NUMBER = "<n>"
+NUMBER = "<n>"  # 0-9
+MANY = "<many>"  # 10 and up: "took 30 pills" reads differently from "took 2 pills"
+MANY_FROM = 10
 # Words so frequent they say nothing about the topic. Negations ("no", "not", "dont") are
 # kept out on purpose: they change what a message means.
 STOPWORDS = frozenset(
@@ -64,8 +66,13 @@ def clean(text: str) -> str:
     return _UNIT.sub(r"\1 \2", text)
 
 
+def _number(token: str) -> str:
+    return MANY if len(token) > 6 or int(token) >= MANY_FROM else NUMBER
+
+
 def raw_tokens(text: str) -> list[str]:
-    return [NUMBER if t.isdigit() else t for t in _TOKEN.findall(clean(text))]
+    """Words of a message; every number becomes NUMBER or MANY, in messages and in content alike."""
+    return [_number(t) if t.isdecimal() and t.isascii() else t for t in _TOKEN.findall(clean(text))]
 
 
 def _max_typos(word: str) -> int:
@@ -100,6 +107,7 @@ class Speller:
 
     def __init__(self, vocabulary: Iterable[str], spellings: dict[str, str]) -> None:
         self.known = frozenset(vocabulary) | STOPWORDS
+        self._known_stems = frozenset(stem(w) for w in self.known)
         self._candidates = sorted(w for w in self.known if len(w) >= 3 and not w.isdigit())
         self.spellings = {clean(k).strip(): clean(v).strip() for k, v in spellings.items()}
         self._cache: dict[str, str] = {}
@@ -107,14 +115,15 @@ class Speller:
     def correct(self, word: str) -> str:
         if word in self.spellings:
             return self.spellings[word]
-        if word in self.known or word == NUMBER:
+        if word in self.known or word in (NUMBER, MANY):
             return word
         cached = self._cache.get(word)
         if cached is not None:
             return cached
         best = word
         limit = _max_typos(word)
-        if limit and zipf_frequency(word, "en") < COMMON_WORD_ZIPF:
+        # "massaging" is not a typo of "managing": another form of a known word stays as it is.
+        if limit and stem(word) not in self._known_stems and zipf_frequency(word, "en") < COMMON_WORD_ZIPF:
             found = process.extractOne(word, self._candidates, scorer=OSA.distance, score_cutoff=limit)
             if found is not None:
                 best = found[0]
@@ -128,7 +137,7 @@ class Speller:
             corrected = self.correct(token)
             tokens.extend(corrected.split())
         stems = tuple(stem(t) for t in tokens)
-        unknown = tuple(t for t in tokens if t not in self.known and t != NUMBER)
+        unknown = tuple(t for t in tokens if t not in self.known and t not in (NUMBER, MANY))
         return Words(tuple(tokens), stems, unknown)
 
 
