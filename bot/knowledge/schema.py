@@ -151,6 +151,8 @@ class Smalltalk(_Strict):
 
 class Anchors(_Strict):
     rls: list[str] = Field(min_length=1)
+    body: list[str] = Field(default_factory=list)
+    body_qualifiers: list[str] = Field(default_factory=list)
     magnesium: list[str] = Field(min_length=1)
 
 

@@ -82,7 +82,8 @@ def _smalltalk_key(tokens: list[str] | tuple[str, ...]) -> str:
 
 def _subject_stems(content: Content) -> frozenset[str]:
     """Anchor words used across many topics' examples: they name the subject, not a topic."""
-    anchors = {s for a in (*content.scope.anchors.rls, *content.scope.anchors.magnesium) for s in phrase_stems(a)}
+    every = (*content.scope.anchors.rls, *content.scope.anchors.body, *content.scope.anchors.magnesium)
+    anchors = {s for a in every for s in phrase_stems(a)}
     spread: dict[str, set[str]] = {}
     for topic in content.topics.values():
         for example in topic.examples:
@@ -90,7 +91,7 @@ def _subject_stems(content: Content) -> frozenset[str]:
                 if s in anchors:
                     spread.setdefault(s, set()).add(topic.id)
     subject = {s for s, owners in spread.items() if len(owners) >= SUBJECT_SPREAD}
-    for anchor in (*content.scope.anchors.rls, *content.scope.anchors.magnesium):
+    for anchor in every:
         stems = phrase_stems(anchor)
         if subject.intersection(stems):  # "restless leg syndrome": all of it names the subject
             subject.update(stems)
@@ -128,13 +129,16 @@ class Classifier:
                 frozenset(t for p in kind.phrases for t in raw_tokens(p)) | SMALLTALK_FILLER
             )
         self._rls_anchors = [phrase_stems(a) for a in scope.anchors.rls]
+        self._body_anchors = [phrase_stems(a) for a in scope.anchors.body]
+        self._body_qualifiers = {s for a in scope.anchors.body_qualifiers for s in phrase_stems(a)}
+        self._contexts = {t.id: t.context for t in topics}
         self._mg_anchors = [phrase_stems(a) for a in scope.anchors.magnesium]
         self._off_topic = [phrase_stems(a) for a in scope.off_topic]
         self._neutral = {stem(w) for w in STOPWORDS} | {s for w in scope.chat_words for s in phrase_stems(w)}
 
         vocabulary: set[str] = set()
         texts = [w for t in topics for w in (*t.keywords, *t.examples, t.title)]
-        texts += list(scope.anchors.rls) + list(scope.anchors.magnesium) + list(scope.off_topic)
+        texts += [*scope.anchors.rls, *scope.anchors.body, *scope.anchors.magnesium, *scope.off_topic]
         texts += list(scope.chat_words) + list(scope.spellings.values())
         texts += [p for k in content.smalltalk.kinds for p in k.phrases]
         texts += [safety.personal_markers.replace("|", " "), safety.negators.replace("|", " ")]
@@ -205,20 +209,24 @@ class Classifier:
 
     def _choose(self, words: Words, ranking: tuple[TopicScore, ...]) -> tuple[str | None, str]:
         """The best topic this message may be answered with, or None and the reason why not."""
-        has_rls = self._contains(words.stems, self._rls_anchors)
+        has_body = self._contains(words.stems, self._body_anchors)
+        names_rls = self._contains(words.stems, self._rls_anchors) or (
+            has_body and any(s in self._body_qualifiers for s in words.stems)  # "legs so restless"
+        )
+        has_rls = names_rls or has_body
         has_mg = self._contains(words.stems, self._mg_anchors)
         off_topic = self._contains(words.stems, self._off_topic)
-        specific = any(self._specific(c) for c in ranking)
+        context = any(self._contexts.get(c.topic) and self._specific(c) for c in ranking)
         if (
             has_mg
-            and not specific
+            and not context
             and self._pairing_topic
             and any(sig.matches(words, self._window) for sig in self._pairing)
         ):
             unlisted = off_topic or bool(self._foreign(words, self._pairing_topic))
             if unlisted:  # "can I take magnesium with amoxicillin / my statin?"
                 return self._pairing_topic, ""
-        if not has_rls and off_topic:
+        if not names_rls and off_topic:
             return None, "off-topic-subject"
         allowed = {Needs.nothing} | ({Needs.any} if has_rls or has_mg else set())
         allowed |= {Needs.rls} if has_rls else set()
@@ -227,9 +235,16 @@ class Classifier:
                 return None, "no-match"
             if self._needs[candidate.topic] not in allowed:
                 continue
-            if has_rls:
+            if names_rls:
                 return candidate.topic, ""
             foreign = self._foreign(words, candidate.topic)
+            if has_mg and has_body:  # "magnesium for my legs"
+                return candidate.topic, ""
+            if has_rls and not has_mg:
+                # "legs" alone is not RLS: "my legs hurt after hiking" needs an RLS-specific word
+                if foreign and not self._specific(candidate):
+                    return None, "unknown-subject"
+                return candidate.topic, ""
             if foreign and not has_mg:
                 return None, "unknown-subject"
             if foreign and not self._specific(candidate) and candidate.example_score < CLOSE_EXAMPLE:
