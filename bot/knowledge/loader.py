@@ -181,6 +181,7 @@ def load_content(directory: Path | str) -> Content:
         topics[topic.id] = (topic, doc)
 
     parts: dict[str, BaseModel] = {}
+    scope_lines: dict[str, int] = {}
     for name, model in (("safety", Safety), ("smalltalk", Smalltalk), ("scope", Scope), ("messages", Messages)):
         file = root / f"{name}.yaml"
         if not file.exists():
@@ -193,10 +194,20 @@ def load_content(directory: Path | str) -> Content:
             continue
         value, found = _validate(doc, model)
         problems.extend(found)
+        if name == "scope":
+            scope_lines = {str(k[0]): v for k, v in doc.lines.items() if len(k) == 1}
         if value is not None:
             parts[name] = value
 
     problems.extend(_cross_check(topics, known_ids))
+    scope = parts.get("scope")
+    if isinstance(scope, Scope):
+        for field in ("fallback_topic", "pairing_topic"):
+            value = getattr(scope, field)
+            if value and value not in topics and value not in known_ids:
+                problems.append(
+                    Problem(root / "scope.yaml", scope_lines.get(field, 1), f'{field}: no topic has the id "{value}"')
+                )
     if problems:
         raise ContentError(problems)
     return Content(topics={k: v[0] for k, v in topics.items()}, **parts)

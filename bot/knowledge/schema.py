@@ -160,6 +160,7 @@ class Scope(_Strict):
     anchors: Anchors
     off_topic: list[str] = Field(default_factory=list)
     reminders: list[str] = Field(min_length=1)
+    fallback_topic: str | None = None
     pairing_topic: str | None = None
     pairing: list[str] = Field(default_factory=list)
     spellings: dict[str, str] = Field(default_factory=dict)

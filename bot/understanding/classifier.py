@@ -116,6 +116,7 @@ class Classifier:
         self._hypothetical = [phrase_stems(q) for q in safety.hypothetical.split("|")]
         self._pairing = [Signal.parse(s) for s in content.scope.pairing]
         self._pairing_topic = content.scope.pairing_topic
+        self._fallback_topic = content.scope.fallback_topic
         self._negators = parse_alternatives(safety.negators)
         self._reminders = [Signal.parse(s) for s in content.scope.reminders]
         self._smalltalk: dict[str, str] = {}
@@ -232,7 +233,7 @@ class Classifier:
         allowed |= {Needs.rls} if has_rls else set()
         for candidate in ranking:
             if candidate.score < MIN_TOPIC_SCORE:
-                return None, "no-match"
+                break
             if self._needs[candidate.topic] not in allowed:
                 continue
             if names_rls:
@@ -251,7 +252,9 @@ class Classifier:
                 # "magnesium for hair growth": only the subject word fits, the rest is foreign
                 return None, "unknown-subject"
             return candidate.topic, ""
-        return None, "needs-anchor"
+        if names_rls and self._fallback_topic:  # about RLS, but no topic fits: the general answer
+            return self._fallback_topic, ""
+        return None, "no-match"
 
     def _rank(self, text: str, words: Words) -> tuple[TopicScore, ...]:
         """Rank topics; in a story, the sentences that ask something weigh most."""
@@ -286,7 +289,7 @@ class Classifier:
         if kind:
             return Interpretation(Intent.smalltalk, rule=kind, score=1.0)
         ranking = self._rank(text[:MAX_READ_CHARS], words)
-        topic, reason = self._choose(words, ranking) if ranking else (None, "no-match")
+        topic, reason = self._choose(words, ranking)
         score = ranking[0].score if ranking else 0.0
         if topic is None:
             return Interpretation(Intent.out_of_scope, rule=reason, score=score, ranking=ranking)
