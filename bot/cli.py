@@ -40,10 +40,9 @@ def _ask(responder: Responder, questions: Iterable[str], as_json: bool, out: Tex
 
 
 def _stdin_lines(stream: TextIO) -> Iterable[str]:
+    """Every line is one message, blank ones too, so answer N always belongs to line N."""
     for line in stream:
-        line = line.rstrip("\r\n")
-        if line.strip():
-            yield line
+        yield line.rstrip("\r\n")
 
 
 def _chat(responder: Responder, stream_in: TextIO, out: TextIO) -> None:

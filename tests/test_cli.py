@@ -40,6 +40,13 @@ def test_ask_json_contract_for_every_intent():
     assert "Foods with magnesium" in records[2]["answer"]  # the topic menu comes with the refusal
 
 
+def test_ask_answers_every_stdin_line_in_order_even_blank_ones():
+    result = run_cli("ask", "--json", stdin="hi\n\nsafe dose?\n")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["question"] for r in records] == ["hi", "", "safe dose?"]
+    assert records[1]["intent"] == "out_of_scope" and records[2]["topic"] == "doses"
+
+
 def test_ask_joins_unquoted_words_into_one_question(capsys):
     assert main(["ask", "--json", "is", "400", "mg", "too", "much"]) == 0
     record = json.loads(capsys.readouterr().out)

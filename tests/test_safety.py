@@ -57,6 +57,13 @@ DANGER = [
 ]
 
 NOT_DANGER = [
+    "I took 400 mg of magnesium last night and slept better",
+    "i take 2 magnesium pills a day, is that ok",
+    "my heart is fine but my legs twitch at night",
+    "is it normal to feel dizzy after magnesium?",
+    "does magnesium slow your breathing",
+    "I can't go on a long flight without my legs going crazy",
+    "my legs feel dead tired after a long day",
     "i want my legs to stop moving",
     "i just want it to stop so i can sleep",
     "rls is killing my sleep",

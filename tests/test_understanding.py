@@ -127,19 +127,3 @@ def test_empty_or_symbol_only_messages_get_a_polite_nudge(responder, message):
 def test_html_and_injection_text_is_just_text(responder):
     reply = responder.answer("<script>alert(1)</script>'; DROP TABLE users; --")
     assert reply.intent is Intent.out_of_scope
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        "I took 400 mg of magnesium last night and slept better",
-        "i take 2 magnesium pills a day, is that ok",
-        "my heart is fine but my legs twitch at night",
-        "is it normal to feel dizzy after magnesium?",
-        "does magnesium slow your breathing",
-        "I can't go on a long flight without my legs going crazy",
-        "my legs feel dead tired after a long day",
-    ],
-)
-def test_ordinary_messages_are_not_mistaken_for_emergencies(responder, message):
-    assert responder.classifier.classify(message).intent is not Intent.emergency
