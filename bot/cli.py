@@ -118,7 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report_content_error(exc, sys.stderr)
 
     if args.command == "check-content":
-        print(f"Content OK: {len(content.topics)} topics, {len(content.safety.rules)} safety rules.")
+        print(
+            f"Content OK: {len(content.topics)} topics, {len(content.safety.rules)} safety rules, "
+            f"{len(content.tips.tips)} reminder tips."
+        )
         return 0
     if args.command == "run":
         from bot.tg.app import run_polling  # imported here so `ask` starts fast

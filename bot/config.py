@@ -28,6 +28,19 @@ class Settings(BaseSettings):
     telegram_api_url: str | None = None
     content_dir: Path = Field(default_factory=default_content_dir)
     log_level: str = "INFO"
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    send_rate: float = Field(default=30.0, gt=0, le=10_000)  # messages per second, all chats together
+    reminder_grace_minutes: int = Field(default=120, ge=0, le=24 * 60)
+    dispatch_interval_seconds: float = Field(default=5.0, ge=0)  # 0: no dispatcher job (tests)
+    clock_offset_seconds: float = 0.0  # shifts the bot's clock; for rehearsing reminders only
+
+    @property
+    def database(self) -> str:
+        """DATABASE_URL, or an SQLite file in DATA_DIR."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'rls-bot.db').resolve()}"
 
     @field_validator("telegram_api_url")
     @classmethod
@@ -35,6 +48,16 @@ class Settings(BaseSettings):
         if value and not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
             raise ValueError("TELEGRAM_API_URL must look like http://host:port/bot")
         return value.rstrip("/") if value else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^(sqlite\+aiosqlite|postgresql\+asyncpg)://", value):
+            raise ValueError(
+                "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg:// "
+                "(for example postgresql+asyncpg://user:password@host:5432/rls)"
+            )
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from telegram.ext import Application
 
 from bot.config import Settings
 from bot.devtools.fake_bot_api import FakeBotApi
 from bot.knowledge import Content, load_content
 from bot.replies import Responder
+from bot.storage.database import create_engine, session_factory, upgrade
 from bot.tg.app import build_application
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,11 +40,71 @@ async def bot_api() -> AsyncIterator[FakeBotApi]:
     await api.stop()
 
 
+class FakeClock:
+    """Time that moves only when a test says so; no test sleeps to wait for real time."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
 @pytest.fixture
-async def running_bot(bot_api: FakeBotApi, content: Content) -> AsyncIterator[Application]:
-    """The real Application, long-polling the fake server over HTTP, as `rls-bot run` does."""
-    settings = Settings(bot_token=bot_api.token, telegram_api_url=bot_api.base_url, content_dir=CONTENT_DIR)
-    application = build_application(settings, content)
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 25, 18, 0, tzinfo=UTC))
+
+
+def _postgres_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database on SQLite and on PostgreSQL (skipped without TEST_DATABASE_URL)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    url = _postgres_url()
+    if not url:
+        pytest.skip("TEST_DATABASE_URL is not set (PostgreSQL tests run in .ci/run)")
+    await reset_postgres(url)
+    yield url
+
+
+async def reset_postgres(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP TABLE IF EXISTS deliveries, subscriptions, alembic_version CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def running_bot(
+    bot_api: FakeBotApi, content: Content, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[Application]:
+    """The real Application, long-polling the fake server over HTTP, as `rls-bot run` does.
+    Its database is a fresh SQLite file; its dispatcher is ticked by the tests, on the fake clock."""
+    settings = Settings(
+        bot_token=bot_api.token,
+        telegram_api_url=bot_api.base_url,
+        content_dir=CONTENT_DIR,
+        data_dir=tmp_path,
+        dispatch_interval_seconds=0,
+    )
+    application = build_application(settings, content, clock=clock)
     async with application:
         await application.post_init(application)
         await application.updater.start_polling(poll_interval=0, timeout=1)
@@ -47,3 +112,4 @@ async def running_bot(bot_api: FakeBotApi, content: Content) -> AsyncIterator[Ap
         yield application
         await application.updater.stop()
         await application.stop()
+        await application.post_shutdown(application)

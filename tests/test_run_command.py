@@ -13,8 +13,8 @@ from .conftest import ROOT
 from .test_telegram import buttons
 
 
-async def test_a_user_talks_to_the_real_bot_process(bot_api: FakeBotApi):
-    env = {**os.environ, "BOT_TOKEN": bot_api.token, "TELEGRAM_API_URL": bot_api.base_url}
+async def test_a_user_talks_to_the_real_bot_process(bot_api: FakeBotApi, tmp_path):
+    env = {**os.environ, "BOT_TOKEN": bot_api.token, "TELEGRAM_API_URL": bot_api.base_url, "DATA_DIR": str(tmp_path)}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

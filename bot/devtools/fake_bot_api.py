@@ -38,6 +38,11 @@ class FakeBotApi:
     max_poll_seconds: float = 1.0
     calls: list[Call] = field(default_factory=list)
     fail_next: dict[str, int] = field(default_factory=dict)  # method -> how many calls to fail with 500
+    blocked: set[int] = field(default_factory=set)  # chats that blocked the bot: sendMessage gets 403
+    rate_limit: float | None = None  # messages per second before answering 429, like Telegram
+    record_calls: bool = True  # benchmarks switch this off and read `delivered` instead
+    delivered: dict[int, int] = field(default_factory=dict)  # chat id -> messages received
+    too_many: int = 0  # 429 answers given
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -46,6 +51,8 @@ class FakeBotApi:
         self._changed = asyncio.Condition()
         self._server: tornado.httpserver.HTTPServer | None = None
         self.port = 0
+        self._tokens = float(self.rate_limit or 0)
+        self._refilled = time.monotonic()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -160,11 +167,35 @@ class FakeBotApi:
             "supports_inline_queries": False,
         }
 
+    def _take_token(self) -> float | None:
+        """Token bucket holding one second of messages; None if allowed, else seconds to wait."""
+        assert self.rate_limit is not None
+        now = time.monotonic()
+        self._tokens = min(self.rate_limit, self._tokens + (now - self._refilled) * self.rate_limit)
+        self._refilled = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return None
+        return (1 - self._tokens) / self.rate_limit
+
     async def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        async with self._changed:
-            if method != "getUpdates":
+        if method == "sendMessage" and self.rate_limit is not None:
+            wait = self._take_token()
+            if wait is not None:
+                self.too_many += 1
+                retry = max(1, int(wait + 0.999))
+                return 429, {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {retry}",
+                    "parameters": {"retry_after": retry},
+                }
+        if method != "getUpdates" and self.record_calls:
+            async with self._changed:
                 self.calls.append(Call(method, params))
                 self._changed.notify_all()
+        if method == "sendMessage" and int(params.get("chat_id", 0)) in self.blocked:
+            return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
         if self.fail_next.get(method, 0) > 0:
             self.fail_next[method] -= 1
             return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
@@ -174,6 +205,8 @@ class FakeBotApi:
             return 200, {"ok": True, "result": await self._get_updates(params)}
         if method in {"sendMessage", "editMessageText"}:
             chat_id = int(params["chat_id"])
+            if method == "sendMessage":
+                self.delivered[chat_id] = self.delivered.get(chat_id, 0) + 1
             result = {
                 "message_id": next(self._message_ids),
                 "date": int(time.time()),

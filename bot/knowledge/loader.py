@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.knowledge.schema import Content, Messages, Safety, Scope, Smalltalk, Topic
+from bot.knowledge.schema import Content, Messages, Safety, Scope, Smalltalk, Tips, Topic
 
 Path_ = tuple[str | int, ...]
 
@@ -151,6 +151,32 @@ def _cross_check(topics: dict[str, tuple[Topic, _Document]], known_ids: set[str]
     return problems
 
 
+def _check_tips(tips: Tips, file: Path, lines: dict[Path_, int]) -> list[Problem]:
+    """Every tip belongs to a declared measure, ids are unique, every measure has tips."""
+    doc = _Document(file, None, lines)
+    problems = []
+    measures = {m.id for m in tips.measures}
+    seen: set[str] = set()
+    for index, tip in enumerate(tips.tips):
+        if tip.measure not in measures:
+            problems.append(
+                Problem(
+                    file,
+                    doc.line_of(("tips", index, "measure")),
+                    f'tips[{index}].measure: "{tip.measure}" is not one of the measures',
+                )
+            )
+        if tip.id in seen:
+            problems.append(
+                Problem(file, doc.line_of(("tips", index, "id")), f'tips[{index}].id: "{tip.id}" is used twice')
+            )
+        seen.add(tip.id)
+    for index, measure in enumerate(tips.measures):
+        if not any(t.measure == measure.id for t in tips.tips):
+            problems.append(Problem(file, doc.line_of(("measures", index)), f'measure "{measure.id}" has no tips'))
+    return problems
+
+
 def load_content(directory: Path | str) -> Content:
     """Load and validate all of content/; raise ContentError listing every problem."""
     root = Path(directory)
@@ -182,7 +208,15 @@ def load_content(directory: Path | str) -> Content:
 
     parts: dict[str, BaseModel] = {}
     scope_lines: dict[str, int] = {}
-    for name, model in (("safety", Safety), ("smalltalk", Smalltalk), ("scope", Scope), ("messages", Messages)):
+    tips_lines: dict[Path_, int] = {}
+    parts_to_load = (
+        ("safety", Safety),
+        ("smalltalk", Smalltalk),
+        ("scope", Scope),
+        ("messages", Messages),
+        ("tips", Tips),
+    )
+    for name, model in parts_to_load:
         file = root / f"{name}.yaml"
         if not file.exists():
             problems.append(Problem(file, 1, "file is missing"))
@@ -194,12 +228,17 @@ def load_content(directory: Path | str) -> Content:
             continue
         value, found = _validate(doc, model)
         problems.extend(found)
+        if name == "tips":
+            tips_lines = doc.lines
         if name == "scope":
             scope_lines = {str(k[0]): v for k, v in doc.lines.items() if len(k) == 1}
         if value is not None:
             parts[name] = value
 
     problems.extend(_cross_check(topics, known_ids))
+    tips = parts.get("tips")
+    if isinstance(tips, Tips):
+        problems.extend(_check_tips(tips, root / "tips.yaml", tips_lines))
     scope = parts.get("scope")
     if isinstance(scope, Scope):
         for field in ("fallback_topic", "pairing_topic"):

@@ -167,6 +167,31 @@ class Scope(_Strict):
     chat_words: list[str] = Field(default_factory=list)
 
 
+class ReminderTexts(_Strict):
+    """Texts of the reminder feature; placeholders in braces are filled in by the bot."""
+
+    ask_time: str
+    ask_zone: str
+    bad_time: str
+    bad_zone: str
+    confirmed: str
+    settings: str
+    no_reminders: str
+    stopped: str
+    paused: str
+    snoozed: str
+    skipped: str
+    done: str
+    stale: str
+    choose_measures: str
+    tip: str
+
+    @field_validator("*")
+    @classmethod
+    def _html(cls, value: str) -> str:
+        return check_html(value.strip())
+
+
 class Messages(_Strict):
     """Texts around the answers; all are Telegram HTML."""
 
@@ -184,6 +209,7 @@ class Messages(_Strict):
     evidence_labels: dict[Evidence, str]
     privacy: str
     help: str
+    reminders: ReminderTexts
 
     @field_validator(
         "disclaimer",
@@ -213,6 +239,34 @@ class Messages(_Strict):
         return value
 
 
+class Measure(_Strict):
+    """A non-drug measure users can choose to hear about in their evening reminders."""
+
+    id: str = Field(pattern=TOPIC_ID.pattern, max_length=20)
+    label: str = Field(min_length=3, max_length=30)
+
+
+class Tip(_Strict):
+    id: str = Field(pattern=TOPIC_ID.pattern, max_length=30)
+    measure: str
+    title: str = Field(min_length=3, max_length=60)
+    why: str = Field(min_length=20, max_length=400)
+    sources: list[Source] = Field(min_length=1)
+
+    @field_validator("title", "why")
+    @classmethod
+    def _html(cls, value: str) -> str:
+        return check_html(value)
+
+
+class Tips(_Strict):
+    measures: list[Measure] = Field(min_length=1)
+    tips: list[Tip] = Field(min_length=1)
+
+    def for_measures(self, chosen: set[str] | frozenset[str]) -> list[Tip]:
+        return [t for t in self.tips if t.measure in chosen]
+
+
 class Content(BaseModel):
     """Everything in content/, validated and cross-checked."""
 
@@ -223,6 +277,7 @@ class Content(BaseModel):
     smalltalk: Smalltalk
     scope: Scope
     messages: Messages
+    tips: Tips
 
     def menu(self) -> list[Topic]:
         return sorted(self.topics.values(), key=lambda t: t.menu_order)

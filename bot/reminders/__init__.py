@@ -1,0 +1,1 @@
+"""Evening reminders: schedule maths, time zones, requests, delivery (no Telegram types here)."""

@@ -1,0 +1,383 @@
+"""The delivery engine: claims due reminders from the database and sends each exactly once.
+
+Every few seconds `tick()` runs three steps:
+
+1. Claim. Due subscriptions (next_due_at or snooze_at in the past) are read in index order,
+   row-locked with FOR UPDATE SKIP LOCKED on PostgreSQL so several bot processes share the work,
+   and advanced with a compare-and-set UPDATE, in the same transaction that inserts one
+   `deliveries` row per (chat, slot, kind). The unique key on that row means a slot can only
+   ever be claimed once, whatever happens later.
+2. Send. Claimed rows are marked "sending" (committed) just before their HTTP request, then
+   "sent" with Telegram's message id. A row claimed by a process that died before sending is
+   picked up again once its lease expires; a row that died *while* sending is never re-sent
+   (status "unknown"), because two reminders in one evening is the worse failure.
+3. Settle. RetryAfter and network errors are retried with backoff; a blocked bot or a missing
+   chat unsubscribes the user with the reason; everything else is recorded as failed.
+
+Reminders that fall due while the bot is down are still sent if it comes back within the grace
+window; older ones are recorded as skipped and the next evening is scheduled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.knowledge.schema import Tip, Tips
+from bot.reminders.rotation import choose_tip
+from bot.reminders.schedule import UnknownZone, next_evening_after, next_occurrence
+from bot.storage.models import Delivery, DeliveryStatus, Status, Subscription, utcnow
+
+log = logging.getLogger(__name__)
+
+EVENING = "evening"
+SNOOZE = "snooze"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one send; exactly one of the fields describes it."""
+
+    message_id: int | None = None  # delivered
+    retry_after: float | None = None  # try again later (rate limit or network)
+    gone: str | None = None  # the chat can no longer receive messages: unsubscribe
+    error: str | None = None  # failed for good
+
+
+class Sender(Protocol):
+    async def send(self, chat_id: int, tip: Tip, delivery_id: int, kind: str) -> Outcome: ...
+
+
+@dataclass
+class TickReport:
+    claimed: int = 0
+    sent: int = 0
+    late: int = 0
+    retried: int = 0
+    failed: int = 0
+    unsubscribed: int = 0
+    lost_in_crash: int = 0
+    due_query_ms: float = 0.0
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: TickReport) -> None:
+        for name in ("claimed", "sent", "late", "retried", "failed", "unsubscribed", "lost_in_crash"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.due_query_ms = max(self.due_query_ms, other.due_query_ms)
+        for reason, count in other.failures.items():
+            self.failures[reason] = self.failures.get(reason, 0) + count
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.claimed or self.sent or self.retried or self.failed or self.late)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        tips: Tips,
+        sender: Sender,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        grace: timedelta = timedelta(hours=2),
+        batch: int = 200,
+        concurrency: int = 100,
+        lease: timedelta = timedelta(minutes=2),
+        max_attempts: int = 5,
+        owner: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.tips = tips
+        self._tips_by_id = {t.id: t for t in tips.tips}
+        self.sender = sender
+        self.clock = clock
+        self.grace = grace
+        self.batch = batch
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.owner = owner or uuid.uuid4().hex
+        self._gate = asyncio.Semaphore(concurrency)
+        self.last_tick_at: datetime | None = None
+
+    # -- 1. claim -----------------------------------------------------------------------------
+
+    def _locking(self, session: AsyncSession, statement):
+        if session.get_bind().dialect.name == "postgresql":
+            return statement.with_for_update(skip_locked=True)
+        return statement
+
+    async def _claim(self, now: datetime, report: TickReport) -> None:
+        async with self.sessions.begin() as session:
+            due = self._locking(
+                session,
+                (
+                    select(Subscription)
+                    .where(Subscription.status == Status.active, Subscription.next_due_at <= now)
+                    .order_by(Subscription.next_due_at)
+                    .limit(self.batch)
+                ),
+            )
+            started = asyncio.get_running_loop().time()
+            rows = list(await session.scalars(due))
+            report.due_query_ms = (asyncio.get_running_loop().time() - started) * 1000
+            for row in rows:
+                await self._claim_evening(session, row, now, report)
+
+            snoozed = self._locking(
+                session,
+                (
+                    select(Subscription)
+                    .where(Subscription.status == Status.active, Subscription.snooze_at <= now)
+                    .order_by(Subscription.snooze_at)
+                    .limit(self.batch)
+                ),
+            )
+            for row in await session.scalars(snoozed):
+                await self._claim_snooze(session, row, now, report)
+
+    async def _claim_evening(self, session: AsyncSession, row: Subscription, now: datetime, report: TickReport) -> None:
+        slot = row.next_due_at
+        assert slot is not None
+        try:
+            following = next_evening_after(slot, row.minute, row.zone)
+            late = now - slot > self.grace
+            if late or following <= now:  # down for longer than a day: jump to the next evening
+                following = next_occurrence(row.minute, row.zone, now)
+        except UnknownZone:
+            log.error("chat %s has an unknown zone %r; reminders stopped", row.chat_id, row.zone)
+            await session.execute(
+                update(Subscription)
+                .where(Subscription.chat_id == row.chat_id)
+                .values(status=Status.stopped, stop_reason="bad_zone", next_due_at=None)
+            )
+            report.failed += 1
+            report.failures["bad_zone"] = report.failures.get("bad_zone", 0) + 1
+            return
+        values: dict[str, object] = {"next_due_at": following}
+        if late:
+            delivery = Delivery(
+                chat_id=row.chat_id,
+                slot_at=slot,
+                kind=EVENING,
+                tip_id="",
+                status=DeliveryStatus.skipped,
+                error="late: the bot was down",
+                attempts=0,
+            )
+        else:
+            tip, seen = choose_tip(self.tips, row.measure_set(), row.seen(), f"{row.chat_id}:{slot.isoformat()}")
+            values["seen_tips"] = ",".join(seen)
+            delivery = Delivery(
+                chat_id=row.chat_id,
+                slot_at=slot,
+                kind=EVENING,
+                tip_id=tip.id,
+                status=DeliveryStatus.claimed,
+                claimed_by=self.owner,
+                claimed_at=now,
+                attempts=0,
+            )
+        moved = await session.execute(
+            update(Subscription)
+            .where(Subscription.chat_id == row.chat_id, Subscription.next_due_at == slot)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:
+            return  # another dispatcher advanced it first
+        session.add(delivery)
+        await session.flush()
+        if late:
+            report.late += 1
+        else:
+            report.claimed += 1
+
+    async def _claim_snooze(self, session: AsyncSession, row: Subscription, now: datetime, report: TickReport) -> None:
+        slot = row.snooze_at
+        assert slot is not None
+        moved = await session.execute(
+            update(Subscription)
+            .where(Subscription.chat_id == row.chat_id, Subscription.snooze_at == slot)
+            .values(snooze_at=None, snooze_tip=None)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:
+            return
+        late = now - slot > self.grace
+        tip_id = row.snooze_tip if row.snooze_tip in self._tips_by_id else self.tips.tips[0].id
+        session.add(
+            Delivery(
+                chat_id=row.chat_id,
+                slot_at=slot,
+                kind=SNOOZE,
+                tip_id=tip_id,
+                attempts=0,
+                status=DeliveryStatus.skipped if late else DeliveryStatus.claimed,
+                claimed_by=None if late else self.owner,
+                claimed_at=None if late else now,
+                error="late: the bot was down" if late else None,
+            )
+        )
+        await session.flush()
+        if late:
+            report.late += 1
+        else:
+            report.claimed += 1
+
+    # -- 2. send ------------------------------------------------------------------------------
+
+    async def _take_sendable(self, now: datetime, report: TickReport) -> list[Delivery]:
+        """Claimed rows that are ours (or whose owner's lease ran out), marked 'sending'."""
+        stale = now - self.lease
+        async with self.sessions.begin() as session:
+            lost = await session.execute(
+                update(Delivery)
+                .where(Delivery.status == DeliveryStatus.sending, Delivery.claimed_at < stale)
+                .values(status=DeliveryStatus.unknown, error="the process died while sending")
+                .execution_options(synchronize_session=False)
+            )
+            report.lost_in_crash += lost.rowcount or 0
+            query = self._locking(
+                session,
+                (
+                    select(Delivery)
+                    .where(
+                        Delivery.status == DeliveryStatus.claimed,
+                        or_(Delivery.retry_at.is_(None), Delivery.retry_at <= now),
+                        or_(Delivery.claimed_by == self.owner, Delivery.claimed_at < stale),
+                    )
+                    .order_by(Delivery.slot_at)
+                    .limit(self.batch)
+                ),
+            )
+            rows = list(await session.scalars(query))
+            sendable = []
+            for delivery in rows:
+                if delivery.attempts == 0 and now - delivery.slot_at > self.grace:
+                    delivery.status, delivery.error = DeliveryStatus.skipped, "late: the bot was down"
+                    report.late += 1
+                    continue
+                taken = await session.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.id == delivery.id,
+                        Delivery.status == DeliveryStatus.claimed,
+                        or_(
+                            Delivery.claimed_by == self.owner,
+                            and_(Delivery.claimed_by == delivery.claimed_by, Delivery.claimed_at < stale),
+                        ),
+                    )
+                    .values(
+                        status=DeliveryStatus.sending,
+                        claimed_by=self.owner,
+                        claimed_at=now,
+                        attempts=Delivery.attempts + 1,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if taken.rowcount == 1:
+                    delivery.attempts += 1
+                    sendable.append(delivery)
+            return sendable
+
+    async def _send_one(self, delivery: Delivery) -> Outcome:
+        tip = self._tips_by_id.get(delivery.tip_id)
+        if tip is None:
+            return Outcome(error=f"tip {delivery.tip_id!r} no longer exists")
+        async with self._gate:
+            try:
+                return await self.sender.send(delivery.chat_id, tip, delivery.id, delivery.kind)
+            except Exception as exc:  # a sender bug must not lose the row: it is recorded below
+                log.exception("sending reminder %s failed unexpectedly", delivery.id)
+                return Outcome(error=f"unexpected {type(exc).__name__}")
+
+    # -- 3. settle ----------------------------------------------------------------------------
+
+    def _backoff(self, attempts: int) -> float:
+        return min(300.0, 2.0**attempts)
+
+    async def _settle(self, now: datetime, results: list[tuple[Delivery, Outcome]], report: TickReport) -> None:
+        async with self.sessions.begin() as session:
+            for delivery, outcome in results:
+                row = update(Delivery).where(Delivery.id == delivery.id)
+                if outcome.message_id is not None:
+                    await session.execute(
+                        row.values(
+                            status=DeliveryStatus.sent,
+                            message_id=outcome.message_id,
+                            sent_at=self.clock(),
+                            retry_at=None,
+                            error=None,
+                        )
+                    )
+                    report.sent += 1
+                elif outcome.gone is not None:
+                    await session.execute(row.values(status=DeliveryStatus.failed, error=outcome.gone[:200]))
+                    await session.execute(
+                        update(Subscription)
+                        .where(Subscription.chat_id == delivery.chat_id)
+                        .values(
+                            status=Status.stopped,
+                            stop_reason=outcome.gone[:32],
+                            next_due_at=None,
+                            snooze_at=None,
+                            snooze_tip=None,
+                        )
+                    )
+                    log.info("chat %s unsubscribed: %s", delivery.chat_id, outcome.gone)
+                    report.unsubscribed += 1
+                    report.failures[outcome.gone] = report.failures.get(outcome.gone, 0) + 1
+                elif outcome.retry_after is not None and delivery.attempts < self.max_attempts:
+                    wait = max(outcome.retry_after, self._backoff(delivery.attempts))
+                    await session.execute(
+                        row.values(status=DeliveryStatus.claimed, retry_at=now + timedelta(seconds=wait))
+                    )
+                    report.retried += 1
+                else:
+                    reason = outcome.error or "gave up after retries"
+                    await session.execute(row.values(status=DeliveryStatus.failed, error=reason[:200]))
+                    log.warning("reminder %s for chat %s failed: %s", delivery.id, delivery.chat_id, reason)
+                    report.failed += 1
+                    key = reason.split(":")[0][:40]
+                    report.failures[key] = report.failures.get(key, 0) + 1
+
+    # -- the tick -----------------------------------------------------------------------------
+
+    async def tick(self, now: datetime | None = None, *, max_rounds: int = 1000) -> TickReport:
+        """Claim, send and settle until nothing more is due (bounded by max_rounds).
+
+        `now` pins the time for every round (tests); by default each round reads the clock,
+        so a long burst keeps leases and timestamps current."""
+        fixed = now
+        total = TickReport()
+        for _ in range(max_rounds):
+            now = fixed or self.clock()
+            report = TickReport()
+            await self._claim(now, report)
+            sendable = await self._take_sendable(now, report)
+            if sendable:
+                outcomes = await asyncio.gather(*(self._send_one(d) for d in sendable))
+                await self._settle(now, list(zip(sendable, outcomes, strict=True)), report)
+            total.add(report)
+            if not (report.claimed or sendable or report.late):
+                break
+        self.last_tick_at = fixed or self.clock()
+        if total.busy:
+            log.info(
+                "reminders: sent %d, retried %d, failed %d, unsubscribed %d, late %d",
+                total.sent,
+                total.retried,
+                total.failed,
+                total.unsubscribed,
+                total.late,
+            )
+        return total

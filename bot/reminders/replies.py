@@ -1,0 +1,143 @@
+"""Reminder messages as Replies (HTML + buttons), shared by Telegram, the CLI and tests."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timedelta
+
+from bot.knowledge.schema import Content, Tip
+from bot.reminders.schedule import format_minute, resolve_zone
+from bot.reminders.service import ReminderSettings
+from bot.replies import Button, Reply
+from bot.storage.models import Status
+from bot.understanding import Intent
+
+TIME_CHOICES = (19 * 60, 20 * 60, 20 * 60 + 30, 21 * 60, 21 * 60 + 30, 22 * 60, 22 * 60 + 30, 23 * 60)
+
+# Callback data of reminder buttons; every one stays far below Telegram's 64 bytes.
+PICK_TIME = "r:t:"  # + minute of day
+CHANGE_TIME = "r:time"
+CHANGE_ZONE = "r:zone"
+PAUSE = "r:pause"
+RESUME = "r:resume"
+STOP = "r:stop"
+SKIP_TONIGHT = "r:skip"
+CHOOSE_TIPS = "r:tips"
+TOGGLE_MEASURE = "r:m:"  # + measure id
+SETTINGS = "r:show"
+DONE = "r:d:"  # + delivery id
+SNOOZE = "r:z:"  # + delivery id
+SKIP = "r:k:"  # + delivery id
+
+
+def when(moment: datetime | None, zone: str, now: datetime) -> str:
+    """'today at 21:30', 'tomorrow at 21:30' or 'Tue 3 Dec at 21:30', in the user's zone."""
+    if moment is None:
+        return "none scheduled"
+    tz = resolve_zone(zone)
+    local, today = moment.astimezone(tz), now.astimezone(tz).date()
+    clock = local.strftime("%H:%M")
+    if local.date() == today:
+        return f"today at {clock}"
+    if local.date() == today + timedelta(days=1):
+        return f"tomorrow at {clock}"
+    return f"{local.strftime('%a')} {local.day} {local.strftime('%b')} at {clock}"
+
+
+class ReminderReplies:
+    def __init__(self, content: Content) -> None:
+        self.texts = content.messages.reminders
+        self.tips = content.tips
+        self._labels = {m.id: m.label for m in content.tips.measures}
+
+    def _fill(self, text: str, **values: str) -> str:
+        for key, value in values.items():
+            text = text.replace("{" + key + "}", value)
+        return text
+
+    def ask_time(self) -> Reply:
+        buttons = [Button(format_minute(m), f"{PICK_TIME}{m}") for m in TIME_CHOICES]
+        rows = tuple(tuple(buttons[i : i + 4]) for i in range(0, len(buttons), 4))
+        return Reply(Intent.reminders, self.texts.ask_time, None, rows)
+
+    def ask_zone(self) -> Reply:
+        return Reply(Intent.reminders, self.texts.ask_zone)
+
+    def bad_time(self) -> Reply:
+        return Reply(Intent.reminders, self.texts.bad_time)
+
+    def bad_zone(self) -> Reply:
+        return Reply(Intent.reminders, self.texts.bad_zone)
+
+    def confirmed(self, settings: ReminderSettings, place: str, now: datetime) -> Reply:
+        text = self._fill(
+            self.texts.confirmed,
+            time=format_minute(settings.minute),
+            zone=html.escape(place),
+            next=when(settings.next_due_at, settings.zone, now),
+        )
+        return Reply(Intent.reminders, text)
+
+    def settings(self, settings: ReminderSettings | None, now: datetime) -> Reply:
+        if settings is None:
+            return Reply(Intent.reminders, self.texts.no_reminders, None, ((Button("⏰ Set up reminders", SETTINGS),),))
+        status = {Status.active: "on ✅", Status.paused: "paused ⏸", Status.stopped: "off 🛑"}[settings.status]
+        measures = ", ".join(self._labels[m] for m in self._labels if not settings.measures or m in settings.measures)
+        text = self._fill(
+            self.texts.settings,
+            status=status,
+            time=format_minute(settings.minute),
+            zone=html.escape(settings.zone),
+            next=when(settings.next_due_at, settings.zone, now),
+            measures=measures,
+        )
+        rows: list[tuple[Button, ...]] = [
+            (Button("🕘 Change time", CHANGE_TIME), Button("🌍 Change zone", CHANGE_ZONE))
+        ]
+        if settings.status == Status.active:
+            rows.append((Button("⏸ Pause", PAUSE), Button("🌙 Skip tonight", SKIP_TONIGHT)))
+        else:
+            rows.append((Button("▶️ Resume", RESUME),))
+        rows.append((Button("🧩 Choose tips", CHOOSE_TIPS), Button("🛑 Stop reminders", STOP)))
+        return Reply(Intent.reminders, text, None, tuple(rows))
+
+    def measures(self, settings: ReminderSettings) -> Reply:
+        buttons = [
+            Button(
+                ("✅ " if not settings.measures or m.id in settings.measures else "▫️ ") + m.label,
+                f"{TOGGLE_MEASURE}{m.id}",
+            )
+            for m in self.tips.measures
+        ]
+        rows = [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+        rows.append((Button("↩ Back to settings", SETTINGS),))
+        return Reply(Intent.reminders, self.texts.choose_measures, None, tuple(rows))
+
+    def tip(self, tip: Tip, delivery_id: int) -> Reply:
+        text = self._fill(self.texts.tip, title=tip.title, why=tip.why)
+        rows = (
+            (Button("✅ Done", f"{DONE}{delivery_id}"), Button("⏰ Snooze 30 min", f"{SNOOZE}{delivery_id}")),
+            (Button("🌙 Skip tonight", f"{SKIP}{delivery_id}"), Button("🛑 Stop reminders", STOP)),
+        )
+        return Reply(Intent.reminders, text, None, rows)
+
+    def stopped(self) -> Reply:
+        return Reply(Intent.reminders, self.texts.stopped)
+
+    def paused(self) -> Reply:
+        return Reply(Intent.reminders, self.texts.paused)
+
+    def snoozed(self, at: datetime, zone: str) -> Reply:
+        local = at.astimezone(resolve_zone(zone)).strftime("%H:%M")
+        return Reply(Intent.reminders, self._fill(self.texts.snoozed, time=local))
+
+    def skipped(self, settings: ReminderSettings, now: datetime) -> Reply:
+        return Reply(
+            Intent.reminders, self._fill(self.texts.skipped, next=when(settings.next_due_at, settings.zone, now))
+        )
+
+    def done(self) -> Reply:
+        return Reply(Intent.reminders, self.texts.done)
+
+    def stale(self) -> Reply:
+        return Reply(Intent.reminders, self.texts.stale)

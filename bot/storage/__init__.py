@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, the async engine, and Alembic migrations (no Telegram here)."""

@@ -1,0 +1,123 @@
+"""Tables. The database is the source of truth for reminders: who gets what, and when."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC on every database, returned as aware UTC, so comparisons never mix."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not accepted; pass UTC-aware ones")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Status:
+    active = "active"
+    paused = "paused"
+    stopped = "stopped"
+
+
+class Subscription(Base):
+    """One chat's evening reminder: when, where, which measures, and the next moment due."""
+
+    __tablename__ = "subscriptions"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    minute: Mapped[int] = mapped_column(SmallInteger)  # local minute of day, 0..1439
+    zone: Mapped[str] = mapped_column(String(64))  # IANA name or UTC+hh:mm
+    status: Mapped[str] = mapped_column(String(12), default=Status.active)
+    stop_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    measures: Mapped[str] = mapped_column(String(255), default="")  # comma-separated; empty = all
+    seen_tips: Mapped[str] = mapped_column(Text, default="")  # tips sent since the rotation began
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    snooze_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    snooze_tip: Mapped[str | None] = mapped_column(String(30), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        Index("ix_subscriptions_next_due_at", "next_due_at"),
+        Index("ix_subscriptions_snooze_at", "snooze_at"),
+    )
+
+    def measure_set(self) -> frozenset[str]:
+        return frozenset(m for m in self.measures.split(",") if m)
+
+    def seen(self) -> list[str]:
+        return [t for t in self.seen_tips.split(",") if t]
+
+
+class DeliveryStatus:
+    claimed = "claimed"  # taken by a dispatcher, not yet handed to Telegram
+    sending = "sending"  # the HTTP request may be in flight
+    sent = "sent"
+    failed = "failed"  # gave up; the reason is in `error`
+    skipped = "skipped"  # too late after downtime, or the user skipped
+    unknown = "unknown"  # a crash hit while sending: counted as sent, never sent twice
+
+
+class Delivery(Base):
+    """One reminder for one evening (or one snooze). Unique per chat, slot and kind."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("subscriptions.chat_id", ondelete="CASCADE"))
+    slot_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(8))  # evening | snooze
+    tip_id: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(12), default=DeliveryStatus.claimed)
+    claimed_by: Mapped[str | None] = mapped_column(String(40), default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    error: Mapped[str | None] = mapped_column(String(200), default=None)
+    outcome: Mapped[str | None] = mapped_column(String(8), default=None)  # done | snoozed | skipped
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    __table_args__ = (
+        UniqueConstraint("chat_id", "slot_at", "kind"),
+        Index("ix_deliveries_status_retry_at", "status", "retry_at"),
+    )
