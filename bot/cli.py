@@ -88,6 +88,27 @@ def _chat(responder: Responder, stream_in: TextIO, out: TextIO) -> None:
             actions = show(responder.answer(text))
 
 
+def _db_upgrade(settings: Settings) -> int:
+    import asyncio
+
+    from bot.storage.database import create_engine, upgrade
+
+    async def run() -> None:
+        engine = create_engine(settings.database)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except (OSError, ConnectionError) as exc:
+        print(f"Database error: {exc}", file=sys.stderr)
+        return 1
+    print("Database schema is up to date.")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rls-bot", description="A Telegram bot for restless legs syndrome.")
     parser.add_argument("--content", type=Path, help="content folder (default: $CONTENT_DIR or the bundled one)")
@@ -98,6 +119,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="one JSON object per line")
     commands.add_parser("chat", help="talk to the bot in this terminal")
     commands.add_parser("check-content", help="validate content/ and report every problem")
+    database = commands.add_parser("db", help="database maintenance")
+    database.add_argument("action", choices=["upgrade"], help="upgrade: apply schema migrations")
     evaluate = commands.add_parser("evaluate", help="accuracy per intent on labelled messages (TSV)")
     evaluate.add_argument("files", nargs="+", type=Path)
     evaluate.add_argument("--mistakes", action="store_true", help="list every wrong answer")
@@ -131,6 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigError as exc:
             print(f"Configuration error: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
+
+    if args.command == "db":
+        return _db_upgrade(settings)
 
     responder = Responder(content)
     if args.command == "ask":

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+from datetime import UTC, datetime, timedelta
 
 from bot.devtools.fake_bot_api import FakeBotApi
 
@@ -42,3 +43,52 @@ async def test_a_user_talks_to_the_real_bot_process(bot_api: FakeBotApi, tmp_pat
         process.send_signal(signal.SIGINT)
         await asyncio.wait_for(process.wait(), 15)
     assert process.returncode == 0, (await process.stderr.read()).decode()[-2000:]
+
+
+async def _start_bot(bot_api: FakeBotApi, data_dir, clock_offset: float) -> asyncio.subprocess.Process:
+    env = {**os.environ, "BOT_TOKEN": bot_api.token, "TELEGRAM_API_URL": bot_api.base_url,
+           "DATA_DIR": str(data_dir), "DISPATCH_INTERVAL_SECONDS": "0.2", "CLOCK_OFFSET_SECONDS": str(clock_offset)}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def _kill(process: asyncio.subprocess.Process) -> None:
+    process.send_signal(signal.SIGKILL)
+    await asyncio.wait_for(process.wait(), 15)
+
+
+async def test_sigkill_before_the_minute_still_delivers_exactly_one_tip(bot_api: FakeBotApi, tmp_path):
+    """The issue's check: /remind HH:MM UTC two minutes ahead; kill -9; restart; exactly one tip.
+    Restarts run with their clock moved forward instead of waiting for real minutes to pass."""
+    due = (datetime.now(UTC) + timedelta(minutes=2)).replace(second=0, microsecond=0)
+    first = await _start_bot(bot_api, tmp_path, 0)
+    try:
+        await bot_api.wait_for("setMyCommands", timeout=30)
+        await bot_api.push_text(f"/remind {due:%H:%M} UTC")
+        [confirmed] = await bot_api.wait_for(timeout=15)
+        assert f"{due:%H:%M}" in confirmed["text"] and "UTC" in confirmed["text"]
+    finally:
+        await _kill(first)  # SIGKILL, before the minute comes
+
+    past_due = (due - datetime.now(UTC)).total_seconds() + 30
+    second = await _start_bot(bot_api, tmp_path, past_due)
+    try:
+        tip = (await bot_api.wait_for(count=2, timeout=30))[1]
+        assert tip["text"].startswith("🌙")
+        assert [label for label, _ in buttons(tip)] == [
+            "✅ Done", "⏰ Snooze 30 min", "🌙 Skip tonight", "🛑 Stop reminders"]
+    finally:
+        await _kill(second)  # and once more, right after sending
+
+    third = await _start_bot(bot_api, tmp_path, past_due + 60)
+    try:
+        await bot_api.wait_for("setMyCommands", count=3, timeout=30)
+        await bot_api.push_text("/reminders")
+        settings = (await bot_api.wait_for(count=3, timeout=15))[2]
+        assert "tomorrow at" in settings["text"]
+    finally:
+        await _kill(third)
+    tips = [m for m in bot_api.sent() if m["text"].startswith("🌙")]
+    assert len(tips) == 1

@@ -155,7 +155,7 @@ async def test_blocked_bot_unsubscribes_on_send_and_on_chat_member_update(runnin
     )
     await bot_api.push_text("/privacy", chat=bot_api.private_chat(44), user=bot_api.user(44))
     for _ in range(50):  # updates are handled in order: /privacy comes after the block update
-        if any("What I store" in m["text"] for m in bot_api.sent()):
+        if any("Privacy" in m["text"] for m in bot_api.sent()):
             break
         await bot_api.wait_for(count=len(bot_api.sent()) + 1)
     second = await settings_of(running_bot, 43)
@@ -193,3 +193,19 @@ async def test_reminders_only_in_private_chats(running_bot, bot_api, clock):
     await bot_api.push_text("/remind 21:00 UTC", chat={"id": -5, "type": "group", "title": "g"})
     [reply] = await bot_api.wait_for()
     assert "private chat" in reply["text"]
+
+
+async def test_forget_asks_first_then_deletes_everything(running_bot, bot_api, clock):
+    await bot_api.push_text("/remind 20:00 UTC")
+    await bot_api.wait_for()
+    clock.advance(hours=2)
+    await tick(running_bot)
+    await bot_api.push_text("/forget")
+    confirm = (await bot_api.wait_for(count=3))[2]
+    assert ("🗑 Delete everything", "f:yes") in buttons(confirm)
+    assert await settings_of(running_bot) is not None  # nothing deleted before the tap
+    await bot_api.push_callback("f:yes")
+    done = (await bot_api.wait_for(count=4))[3]
+    assert "nothing about you is stored" in done["text"]
+    assert await settings_of(running_bot) is None
+    assert await running_bot.bot_data["reminders"].deliveries(42) == []

@@ -184,6 +184,9 @@ class ReminderTexts(_Strict):
     done: str
     stale: str
     choose_measures: str
+    forget_confirm: str
+    forgotten: str
+    forget_kept: str
     tip: str
 
     @field_validator("*")

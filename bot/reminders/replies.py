@@ -28,6 +28,8 @@ SETTINGS = "r:show"
 DONE = "r:d:"  # + delivery id
 SNOOZE = "r:z:"  # + delivery id
 SKIP = "r:k:"  # + delivery id
+FORGET_YES = "f:yes"
+FORGET_NO = "f:no"
 
 
 def when(moment: datetime | None, zone: str, now: datetime) -> str:
@@ -138,6 +140,16 @@ class ReminderReplies:
 
     def done(self) -> Reply:
         return Reply(Intent.reminders, self.texts.done)
+
+    def forget_confirm(self) -> Reply:
+        rows = ((Button("🗑 Delete everything", FORGET_YES), Button("Keep it", FORGET_NO)),)
+        return Reply(Intent.reminders, self.texts.forget_confirm, None, rows)
+
+    def forgotten(self) -> Reply:
+        return Reply(Intent.reminders, self.texts.forgotten)
+
+    def forget_kept(self) -> Reply:
+        return Reply(Intent.reminders, self.texts.forget_kept)
 
     def stale(self) -> Reply:
         return Reply(Intent.reminders, self.texts.stale)

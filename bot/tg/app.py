@@ -43,6 +43,7 @@ COMMANDS = [
     BotCommand("stop", "Stop reminders"),
     BotCommand("help", "How to ask me things"),
     BotCommand("privacy", "What I store and how to delete it"),
+    BotCommand("forget", "Delete everything stored about you"),
 ]
 DISPATCH_JOB = "reminder-dispatcher"
 

@@ -364,12 +364,31 @@ async def chat_member_changed(update: Update, context: ContextTypes.DEFAULT_TYPE
         log.info("chat %s blocked the bot; reminders stopped", change.chat.id)
 
 
+async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _say(update, context, texts_of(context).forget_confirm())
+
+
+async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Deletes everything stored about the chat, only after the explicit confirmation tap."""
+    query = update.callback_query
+    await query.answer()
+    texts = texts_of(context)
+    if query.data == buttons.FORGET_YES:
+        await service_of(context).forget(update.effective_chat.id)
+        context.user_data.clear()
+        await _say(update, context, texts.forgotten())
+    else:
+        await _say(update, context, texts.forget_kept())
+
+
 def handlers(responder: Responder) -> list[BaseHandler]:
     message = filters.UpdateType.MESSAGE
     return [
         conversation(responder),
         CommandHandler("reminders", reminders_command, filters=message),
         CommandHandler("stop", stop_command, filters=message),
+        CommandHandler("forget", forget_command, filters=message),
+        CallbackQueryHandler(forget_button, pattern=rf"^({buttons.FORGET_YES}|{buttons.FORGET_NO})$"),
         CallbackQueryHandler(reminder_button, pattern=r"^r:"),
         ChatMemberHandler(chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER),
     ]
