@@ -46,11 +46,23 @@ async def test_a_user_talks_to_the_real_bot_process(bot_api: FakeBotApi, tmp_pat
 
 
 async def _start_bot(bot_api: FakeBotApi, data_dir, clock_offset: float) -> asyncio.subprocess.Process:
-    env = {**os.environ, "BOT_TOKEN": bot_api.token, "TELEGRAM_API_URL": bot_api.base_url,
-           "DATA_DIR": str(data_dir), "DISPATCH_INTERVAL_SECONDS": "0.2", "CLOCK_OFFSET_SECONDS": str(clock_offset)}
+    env = {
+        **os.environ,
+        "BOT_TOKEN": bot_api.token,
+        "TELEGRAM_API_URL": bot_api.base_url,
+        "DATA_DIR": str(data_dir),
+        "DISPATCH_INTERVAL_SECONDS": "0.2",
+        "CLOCK_OFFSET_SECONDS": str(clock_offset),
+    }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
 
 
@@ -78,7 +90,11 @@ async def test_sigkill_before_the_minute_still_delivers_exactly_one_tip(bot_api:
         tip = (await bot_api.wait_for(count=2, timeout=30))[1]
         assert tip["text"].startswith("🌙")
         assert [label for label, _ in buttons(tip)] == [
-            "✅ Done", "⏰ Snooze 30 min", "🌙 Skip tonight", "🛑 Stop reminders"]
+            "✅ Done",
+            "⏰ Snooze 30 min",
+            "🌙 Skip tonight",
+            "🛑 Stop reminders",
+        ]
     finally:
         await _kill(second)  # and once more, right after sending
 

@@ -51,15 +51,21 @@ class FakeBotApi:
         self._changed = asyncio.Condition()
         self._server: tornado.httpserver.HTTPServer | None = None
         self.port = 0
+        self.first_sent_at = self.last_sent_at = 0.0
         self._tokens = float(self.rate_limit or 0)
         self._refilled = time.monotonic()
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> FakeBotApi:
-        app = tornado.web.Application([(r"/bot([^/]+)/(\w+)", _MethodHandler, {"api": self})])
+    async def start(self, port: int = 0) -> FakeBotApi:
+        app = tornado.web.Application(
+            [
+                (r"/bot([^/]+)/(\w+)", _MethodHandler, {"api": self}),
+                (r"/stats", _StatsHandler, {"api": self}),
+            ]
+        )
         self._server = tornado.httpserver.HTTPServer(app)
-        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        sockets = tornado.netutil.bind_sockets(port, "127.0.0.1")
         self.port = sockets[0].getsockname()[1]
         self._server.add_sockets(sockets)
         return self
@@ -207,6 +213,8 @@ class FakeBotApi:
             chat_id = int(params["chat_id"])
             if method == "sendMessage":
                 self.delivered[chat_id] = self.delivered.get(chat_id, 0) + 1
+                self.last_sent_at = time.monotonic()
+                self.first_sent_at = self.first_sent_at or self.last_sent_at
             result = {
                 "message_id": next(self._message_ids),
                 "date": int(time.time()),
@@ -248,6 +256,23 @@ class _MethodHandler(tornado.web.RequestHandler):
     get = post
 
 
+class _StatsHandler(tornado.web.RequestHandler):
+    """What each chat received, for benchmarks that run this server in another process."""
+
+    def initialize(self, api: FakeBotApi) -> None:
+        self.api = api
+
+    def get(self) -> None:
+        api = self.api
+        self.finish(
+            {
+                "delivered": {str(k): v for k, v in api.delivered.items()},
+                "http_429": api.too_many,
+                "first_to_last_seconds": api.last_sent_at - api.first_sent_at,
+            }
+        )
+
+
 def _params(request: tornado.httputil.HTTPServerRequest) -> dict[str, Any]:
     """PTB sends form fields whose values are JSON (or plain strings); decode both."""
     content_type = request.headers.get("Content-Type", "")
@@ -264,3 +289,25 @@ def _params(request: tornado.httputil.HTTPServerRequest) -> dict[str, Any]:
         except ValueError:
             params[key] = value
     return params
+
+
+def main() -> None:
+    """Run the fake server on its own: python -m bot.devtools.fake_bot_api --port 8081 --rate 30."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--rate", type=float, default=None, help="messages per second before 429")
+    parser.add_argument("--token", default=FakeBotApi.token)
+    args = parser.parse_args()
+
+    async def serve() -> None:
+        api = await FakeBotApi(token=args.token, rate_limit=args.rate, record_calls=False).start(args.port)
+        print(f"fake Bot API on {api.base_url} (token {api.token})", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

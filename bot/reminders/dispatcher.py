@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.knowledge.schema import Tip, Tips
@@ -105,7 +105,7 @@ class Dispatcher:
         self.lease = lease
         self.max_attempts = max_attempts
         self.owner = owner or uuid.uuid4().hex
-        self._gate = asyncio.Semaphore(concurrency)
+        self.window = concurrency  # requests in flight at once; also the most a crash leaves in doubt
         self.last_tick_at: datetime | None = None
 
     # -- 1. claim -----------------------------------------------------------------------------
@@ -235,8 +235,8 @@ class Dispatcher:
 
     # -- 2. send ------------------------------------------------------------------------------
 
-    async def _take_sendable(self, now: datetime, report: TickReport) -> list[Delivery]:
-        """Claimed rows that are ours (or whose owner's lease ran out), marked 'sending'."""
+    async def _sendable(self, now: datetime, report: TickReport) -> list[Delivery]:
+        """Claimed rows that are ours, or whose owner's lease ran out; too-late ones are skipped."""
         stale = now - self.lease
         async with self.sessions.begin() as session:
             lost = await session.execute(
@@ -246,9 +246,8 @@ class Dispatcher:
                 .execution_options(synchronize_session=False)
             )
             report.lost_in_crash += lost.rowcount or 0
-            query = self._locking(
-                session,
-                (
+            rows = list(
+                await session.scalars(
                     select(Delivery)
                     .where(
                         Delivery.status == DeliveryStatus.claimed,
@@ -257,24 +256,30 @@ class Dispatcher:
                     )
                     .order_by(Delivery.slot_at)
                     .limit(self.batch)
-                ),
+                )
             )
-            rows = list(await session.scalars(query))
             sendable = []
             for delivery in rows:
                 if delivery.attempts == 0 and now - delivery.slot_at > self.grace:
                     delivery.status, delivery.error = DeliveryStatus.skipped, "late: the bot was down"
                     report.late += 1
-                    continue
-                taken = await session.execute(
+                else:
+                    sendable.append(delivery)
+            return sendable
+
+    async def _mark_sending(self, chunk: list[Delivery]) -> list[Delivery]:
+        """Commit 'sending' for one window of rows just before their requests go out, so a crash
+        leaves at most one window in doubt; rows another dispatcher took meanwhile drop out."""
+        now = self.clock()
+        stale = now - self.lease
+        async with self.sessions.begin() as session:
+            taken = set(
+                await session.scalars(
                     update(Delivery)
                     .where(
-                        Delivery.id == delivery.id,
+                        Delivery.id.in_([d.id for d in chunk]),
                         Delivery.status == DeliveryStatus.claimed,
-                        or_(
-                            Delivery.claimed_by == self.owner,
-                            and_(Delivery.claimed_by == delivery.claimed_by, Delivery.claimed_at < stale),
-                        ),
+                        or_(Delivery.claimed_by == self.owner, Delivery.claimed_at < stale),
                     )
                     .values(
                         status=DeliveryStatus.sending,
@@ -282,23 +287,24 @@ class Dispatcher:
                         claimed_at=now,
                         attempts=Delivery.attempts + 1,
                     )
+                    .returning(Delivery.id)
                     .execution_options(synchronize_session=False)
                 )
-                if taken.rowcount == 1:
-                    delivery.attempts += 1
-                    sendable.append(delivery)
-            return sendable
+            )
+        marked = [d for d in chunk if d.id in taken]
+        for delivery in marked:
+            delivery.attempts += 1
+        return marked
 
-    async def _send_one(self, delivery: Delivery) -> Outcome:
+    async def _deliver(self, delivery: Delivery) -> Outcome:
         tip = self._tips_by_id.get(delivery.tip_id)
         if tip is None:
             return Outcome(error=f"tip {delivery.tip_id!r} no longer exists")
-        async with self._gate:
-            try:
-                return await self.sender.send(delivery.chat_id, tip, delivery.id, delivery.kind)
-            except Exception as exc:  # a sender bug must not lose the row: it is recorded below
-                log.exception("sending reminder %s failed unexpectedly", delivery.id)
-                return Outcome(error=f"unexpected {type(exc).__name__}")
+        try:
+            return await self.sender.send(delivery.chat_id, tip, delivery.id, delivery.kind)
+        except Exception as exc:  # a sender bug must not lose the row: it is recorded below
+            log.exception("sending reminder %s failed unexpectedly", delivery.id)
+            return Outcome(error=f"unexpected {type(exc).__name__}")
 
     # -- 3. settle ----------------------------------------------------------------------------
 
@@ -306,21 +312,29 @@ class Dispatcher:
         return min(300.0, 2.0**attempts)
 
     async def _settle(self, now: datetime, results: list[tuple[Delivery, Outcome]], report: TickReport) -> None:
+        sent_at = self.clock()
+        delivered = [{"b_id": d.id, "b_message": o.message_id} for d, o in results if o.message_id is not None]
         async with self.sessions.begin() as session:
+            if delivered:
+                table = Delivery.__table__
+                await session.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("b_id"))
+                    .values(
+                        status=DeliveryStatus.sent,
+                        message_id=bindparam("b_message"),
+                        sent_at=sent_at,
+                        retry_at=None,
+                        error=None,
+                    ),
+                    delivered,
+                )
+                report.sent += len(delivered)
             for delivery, outcome in results:
-                row = update(Delivery).where(Delivery.id == delivery.id)
                 if outcome.message_id is not None:
-                    await session.execute(
-                        row.values(
-                            status=DeliveryStatus.sent,
-                            message_id=outcome.message_id,
-                            sent_at=self.clock(),
-                            retry_at=None,
-                            error=None,
-                        )
-                    )
-                    report.sent += 1
-                elif outcome.gone is not None:
+                    continue
+                row = update(Delivery).where(Delivery.id == delivery.id)
+                if outcome.gone is not None:
                     await session.execute(row.values(status=DeliveryStatus.failed, error=outcome.gone[:200]))
                     await session.execute(
                         update(Subscription)
@@ -363,10 +377,11 @@ class Dispatcher:
             now = fixed or self.clock()
             report = TickReport()
             await self._claim(now, report)
-            sendable = await self._take_sendable(now, report)
-            if sendable:
-                outcomes = await asyncio.gather(*(self._send_one(d) for d in sendable))
-                await self._settle(now, list(zip(sendable, outcomes, strict=True)), report)
+            sendable = await self._sendable(now, report)
+            for start in range(0, len(sendable), self.window):
+                chunk = await self._mark_sending(sendable[start : start + self.window])
+                outcomes = await asyncio.gather(*(self._deliver(d) for d in chunk))
+                await self._settle(now, list(zip(chunk, outcomes, strict=True)), report)
             total.add(report)
             if not (report.claimed or sendable or report.late):
                 break

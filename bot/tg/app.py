@@ -48,6 +48,12 @@ COMMANDS = [
 DISPATCH_JOB = "reminder-dispatcher"
 
 
+def paced_limiter(rate: float) -> AIORateLimiter:
+    """One message every 1/rate seconds, never a burst: Telegram counts per second, and a single
+    429 would stall every send for a whole second (AIORateLimiter pauses all on RetryAfter)."""
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / rate, max_retries=3)
+
+
 def make_clock(settings: Settings) -> Callable[[], datetime]:
     offset = timedelta(seconds=settings.clock_offset_seconds)
     return (lambda: utcnow() + offset) if offset else utcnow
@@ -75,7 +81,7 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
             TelegramSender(application.bot, replies),
             clock=clock,
             grace=timedelta(minutes=settings.reminder_grace_minutes),
-            concurrency=max(1, min(256, int(settings.send_rate * 2))),
+            concurrency=max(8, min(64, int(settings.send_rate / 4))),
         )
         if settings.dispatch_interval_seconds > 0 and application.job_queue is not None:
             application.job_queue.run_repeating(
@@ -105,7 +111,7 @@ def build_application(
         ApplicationBuilder()
         .token(token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3))
+        .rate_limiter(paced_limiter(settings.send_rate))
         .post_init(_post_init(settings, content, clock))
         .post_shutdown(_post_shutdown)
     )
