@@ -205,7 +205,7 @@ def main() -> None:
     try:
         server.stdout.readline()  # "fake Bot API on ..." once it listens
         sent, elapsed = asyncio.run(deliver(url, f"http://127.0.0.1:{port}/bot", args.rate, due, now))
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats") as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats") as response:
             stats = json.load(response)
     finally:
         server.terminate()
@@ -226,7 +226,7 @@ def main() -> None:
         "due_query_ms": round(query_ms, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    print(f"delivered {received:,}; the burst took {elapsed:.1f} s from the first tick", file=sys.stderr)
+    print(f"engine sent {sent:,}, server received {received:,}; the burst took {elapsed:.1f} s", file=sys.stderr)
     print(json.dumps(result))
 
 
