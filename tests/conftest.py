@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -97,11 +98,19 @@ async def running_bot(
 ) -> AsyncIterator[Application]:
     """The real Application, long-polling the fake server over HTTP, as `rls-bot run` does.
     Its database is a fresh SQLite file; its dispatcher is ticked by the tests, on the fake clock."""
+    async with serving(bot_api, content, clock, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}") as application:
+        yield application
+
+
+@asynccontextmanager
+async def serving(
+    bot_api: FakeBotApi, content: Content, clock: FakeClock, database_url: str
+) -> AsyncIterator[Application]:
     settings = Settings(
         bot_token=bot_api.token,
         telegram_api_url=bot_api.base_url,
         content_dir=CONTENT_DIR,
-        data_dir=tmp_path,
+        database_url=database_url,
         dispatch_interval_seconds=0,
     )
     application = build_application(settings, content, clock=clock)

@@ -5,11 +5,20 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from bot.devtools.fake_bot_api import BOT_ID, FakeBotApi
 from bot.storage.models import Status
 
-from .conftest import FakeClock
+from .conftest import FakeClock, serving
 from .test_telegram import buttons
+
+
+@pytest.fixture
+async def running_bot(bot_api: FakeBotApi, content, clock: FakeClock, database_url: str):
+    """Here the bot runs on SQLite and on PostgreSQL: these tests all touch storage."""
+    async with serving(bot_api, content, clock, database_url) as application:
+        yield application
 
 
 def reply_keyboard(params: dict) -> dict:
