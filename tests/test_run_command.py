@@ -15,17 +15,7 @@ from .test_telegram import buttons
 
 
 async def test_a_user_talks_to_the_real_bot_process(bot_api: FakeBotApi, tmp_path):
-    env = {**os.environ, "BOT_TOKEN": bot_api.token, "TELEGRAM_API_URL": bot_api.base_url, "DATA_DIR": str(tmp_path)}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await _start_bot(bot_api, tmp_path, 0, stderr=asyncio.subprocess.PIPE)
     try:
         await bot_api.wait_for("setMyCommands", timeout=30)
         await bot_api.push_text("/start")
@@ -45,7 +35,10 @@ async def test_a_user_talks_to_the_real_bot_process(bot_api: FakeBotApi, tmp_pat
     assert process.returncode == 0, (await process.stderr.read()).decode()[-2000:]
 
 
-async def _start_bot(bot_api: FakeBotApi, data_dir, clock_offset: float) -> asyncio.subprocess.Process:
+async def _start_bot(
+    bot_api: FakeBotApi, data_dir, clock_offset: float, stderr: int = asyncio.subprocess.DEVNULL
+) -> asyncio.subprocess.Process:
+    """`python -m bot run` against the fake Bot API, its clock shifted by `clock_offset` seconds."""
     env = {
         **os.environ,
         "BOT_TOKEN": bot_api.token,
@@ -55,14 +48,7 @@ async def _start_bot(bot_api: FakeBotApi, data_dir, clock_offset: float) -> asyn
         "CLOCK_OFFSET_SECONDS": str(clock_offset),
     }
     return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        sys.executable, "-m", "bot", "run", env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=stderr
     )
 
 

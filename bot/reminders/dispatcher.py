@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Select, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.knowledge.schema import Tip, Tips
 from bot.reminders.rotation import choose_tip
@@ -115,33 +116,24 @@ class Dispatcher:
             return statement.with_for_update(skip_locked=True)
         return statement
 
+    def _due(self, session: AsyncSession, column: InstrumentedAttribute[datetime | None], now: datetime) -> Select:
+        """Active subscriptions whose `column` moment has come, oldest first, one batch."""
+        query = (
+            select(Subscription)
+            .where(Subscription.status == Status.active, column <= now)
+            .order_by(column)
+            .limit(self.batch)
+        )
+        return self._locking(session, query)
+
     async def _claim(self, now: datetime, report: TickReport) -> None:
         async with self.sessions.begin() as session:
-            due = self._locking(
-                session,
-                (
-                    select(Subscription)
-                    .where(Subscription.status == Status.active, Subscription.next_due_at <= now)
-                    .order_by(Subscription.next_due_at)
-                    .limit(self.batch)
-                ),
-            )
             started = asyncio.get_running_loop().time()
-            rows = list(await session.scalars(due))
+            rows = list(await session.scalars(self._due(session, Subscription.next_due_at, now)))
             report.due_query_ms = (asyncio.get_running_loop().time() - started) * 1000
             for row in rows:
                 await self._claim_evening(session, row, now, report)
-
-            snoozed = self._locking(
-                session,
-                (
-                    select(Subscription)
-                    .where(Subscription.status == Status.active, Subscription.snooze_at <= now)
-                    .order_by(Subscription.snooze_at)
-                    .limit(self.batch)
-                ),
-            )
-            for row in await session.scalars(snoozed):
+            for row in await session.scalars(self._due(session, Subscription.snooze_at, now)):
                 await self._claim_snooze(session, row, now, report)
 
     async def _claim_evening(self, session: AsyncSession, row: Subscription, now: datetime, report: TickReport) -> None:
