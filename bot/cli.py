@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot import logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.knowledge import Content, ContentError, load_content
 from bot.replies import Reply, Responder, parse_action
@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_level, settings.log_format)
     try:
         content = _content(settings, args.content)
     except ContentError as exc:
@@ -147,10 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0
     if args.command == "run":
-        from bot.tg.app import run_polling  # imported here so `ask` starts fast
+        from bot.tg.app import run  # imported here so `ask` starts fast
 
         try:
-            return run_polling(settings, content)
+            return run(settings, content)
         except ConfigError as exc:
             print(f"Configuration error: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT

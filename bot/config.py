@@ -34,6 +34,54 @@ class Settings(BaseSettings):
     reminder_grace_minutes: int = Field(default=120, ge=0, le=24 * 60)
     dispatch_interval_seconds: float = Field(default=5.0, ge=0)  # 0: no dispatcher job (tests)
     clock_offset_seconds: float = 0.0  # shifts the bot's clock; for rehearsing reminders only
+    webhook_url: str | None = None
+    webhook_secret: str | None = Field(default=None, repr=False)
+    listen_host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=1, le=65535)
+    health_port: int | None = Field(default=None, ge=0, le=65535)
+    log_format: str = "plain"
+    admin_ids: str = ""  # comma-separated Telegram user ids allowed to use /stats
+    flood_limit: int = Field(default=20, ge=1)  # messages per flood window before "slow down"
+    flood_window_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https://[^\s/]+(/\S*)?$", value):
+            raise ValueError("WEBHOOK_URL must be an https:// URL that Telegram can reach")
+        return value or None
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.lower() not in {"plain", "json"}:
+            raise ValueError("LOG_FORMAT must be plain or json")
+        return value.lower()
+
+    @property
+    def admins(self) -> frozenset[int]:
+        try:
+            return frozenset(int(x) for x in self.admin_ids.replace(" ", "").split(",") if x)
+        except ValueError:
+            raise ConfigError("ADMIN_IDS must be Telegram user ids separated by commas") from None
+
+    @property
+    def webhook_path(self) -> str:
+        from urllib.parse import urlparse
+
+        path = urlparse(self.webhook_url or "").path
+        return path if path not in ("", "/") else "/telegram"
+
+    def require_webhook_secret(self) -> str:
+        secret = (self.webhook_secret or "").strip()
+        if not secret:
+            raise ConfigError(
+                "WEBHOOK_SECRET is required when WEBHOOK_URL is set: Telegram sends it with "
+                "every update so the bot can refuse anyone else. Use 1-256 of A-Z a-z 0-9 _ -."
+            )
+        if not re.match(r"^[A-Za-z0-9_-]{1,256}$", secret):
+            raise ConfigError("WEBHOOK_SECRET may only contain A-Z, a-z, 0-9, _ and - (1 to 256 characters).")
+        return secret
 
     @property
     def database(self) -> str:

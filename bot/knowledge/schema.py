@@ -207,6 +207,9 @@ class Messages(_Strict):
     too_long: str
     empty: str
     error: str
+    slow_down: str
+    no_data: str
+    my_data: str
     topics_header: str
     sources_header: str
     evidence_labels: dict[Evidence, str]
@@ -214,24 +217,10 @@ class Messages(_Strict):
     help: str
     reminders: ReminderTexts
 
-    @field_validator(
-        "disclaimer",
-        "supplement_note",
-        "welcome",
-        "out_of_scope",
-        "reminders_coming",
-        "non_text",
-        "too_long",
-        "empty",
-        "error",
-        "topics_header",
-        "sources_header",
-        "privacy",
-        "help",
-    )
+    @field_validator("*")
     @classmethod
-    def _html(cls, value: str) -> str:
-        return check_html(value)
+    def _html(cls, value: object) -> object:
+        return check_html(value) if isinstance(value, str) else value
 
     @field_validator("evidence_labels")
     @classmethod

@@ -25,10 +25,10 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Select, bindparam, or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -40,6 +40,7 @@ from bot.storage.models import Delivery, DeliveryStatus, Status, Subscription, u
 log = logging.getLogger(__name__)
 
 EVENING = "evening"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SNOOZE = "snooze"
 
 
@@ -358,7 +359,40 @@ class Dispatcher:
 
     # -- the tick -----------------------------------------------------------------------------
 
-    async def tick(self, now: datetime | None = None, *, max_rounds: int = 1000) -> TickReport:
+    async def release(self) -> int:
+        """On a graceful stop: hand this process's unsent claims to the next process at once,
+        instead of letting them wait out the lease."""
+        async with self.sessions.begin() as session:
+            result = await session.execute(
+                update(Delivery)
+                .where(Delivery.status == DeliveryStatus.claimed, Delivery.claimed_by == self.owner)
+                .values(claimed_by=None, claimed_at=EPOCH)
+            )
+        return result.rowcount or 0
+
+    async def lag_seconds(self, now: datetime | None = None) -> float:
+        """How late the oldest due reminder is: 0 when the dispatcher keeps up."""
+        now = now or self.clock()
+        async with self.sessions() as session:
+            oldest = await session.scalar(
+                select(func.min(Subscription.next_due_at)).where(
+                    Subscription.status == Status.active, Subscription.next_due_at <= now
+                )
+            )
+        return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+
+    async def subscriber_counts(self) -> dict[str, int]:
+        async with self.sessions() as session:
+            rows = await session.execute(select(Subscription.status, func.count()).group_by(Subscription.status))
+            return {status: count for status, count in rows.all()}
+
+    async def tick(
+        self,
+        now: datetime | None = None,
+        *,
+        max_rounds: int = 1000,
+        keep_going: Callable[[], bool] | None = None,
+    ) -> TickReport:
         """Claim, send and settle until nothing more is due (bounded by max_rounds).
 
         `now` pins the time for every round (tests); by default each round reads the clock,
@@ -366,11 +400,15 @@ class Dispatcher:
         fixed = now
         total = TickReport()
         for _ in range(max_rounds):
+            if keep_going is not None and not keep_going():
+                break  # shutting down: leave the rest claimed for the next process
             now = fixed or self.clock()
             report = TickReport()
             await self._claim(now, report)
             sendable = await self._sendable(now, report)
             for start in range(0, len(sendable), self.window):
+                if keep_going is not None and not keep_going():
+                    break
                 chunk = await self._mark_sending(sendable[start : start + self.window])
                 outcomes = await asyncio.gather(*(self._deliver(d) for d in chunk))
                 await self._settle(now, list(zip(chunk, outcomes, strict=True)), report)

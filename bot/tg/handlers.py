@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 
 from telegram import Bot, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot import metrics
 from bot.replies import Reply, Responder, parse_action
 from bot.tg.render import keyboard, split_html
+from bot.understanding import Intent
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +80,26 @@ async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send(update.effective_message, responder_of(context).privacy_reply())
 
 
+def _count(context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
+    """Metrics and today's counts for /stats: intent and topic only, never the text."""
+    metrics.ANSWERS.labels(reply.intent.value, reply.topic or "-").inc()
+    if reply.intent is Intent.emergency:
+        metrics.EMERGENCIES.labels("any").inc()
+    today = datetime.now(UTC).date()
+    day, counts = context.bot_data.get("answers_today", (None, {}))
+    if day != today:
+        counts = {}
+    counts[reply.intent.value] = counts.get(reply.intent.value, 0) + 1
+    context.bot_data["answers_today"] = (today, counts)
+
+
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = addressed_text(update, context)
     if text is None:
         return
-    await send(update.effective_message, responder_of(context).answer(text))
+    reply = responder_of(context).answer(text)
+    _count(context, reply)
+    await send(update.effective_message, reply)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

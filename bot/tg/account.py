@@ -1,0 +1,99 @@
+"""The user's own data (/mydata) and the operators' counts (/stats, admins only)."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, time
+
+from sqlalchemy import func, select
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
+
+from bot.replies import Reply
+from bot.storage.models import Delivery, DeliveryStatus, Subscription
+from bot.tg.handlers import responder_of, send, unknown_command
+from bot.understanding import Intent
+
+
+async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send everything stored about this chat as a JSON file."""
+    chat_id = update.effective_chat.id
+    service = context.bot_data["reminders"]
+    settings = await service.get(chat_id)
+    messages = responder_of(context).messages
+    if settings is None:
+        await context.bot.send_message(chat_id, messages.no_data.strip())
+        return
+    deliveries = await service.deliveries(chat_id)
+    record = {
+        "chat_id": chat_id,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "reminder": {
+            "status": settings.status,
+            "stop_reason": settings.stop_reason,
+            "local_time": f"{settings.minute // 60:02d}:{settings.minute % 60:02d}",
+            "time_zone": settings.zone,
+            "measures": sorted(settings.measures) or "all",
+            "next_due_at": settings.next_due_at.isoformat() if settings.next_due_at else None,
+            "snoozed_until": settings.snooze_at.isoformat() if settings.snooze_at else None,
+        },
+        "tips_sent": [
+            {
+                "slot": d.slot_at.isoformat(),
+                "kind": d.kind,
+                "tip": d.tip_id,
+                "status": d.status,
+                "outcome": d.outcome,
+                "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+            }
+            for d in deliveries
+        ],
+    }
+    document = io.BytesIO(json.dumps(record, indent=2, ensure_ascii=False).encode())
+    await context.bot.send_document(
+        chat_id, document, filename="rls-bot-my-data.json", caption=messages.my_data.strip()
+    )
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Counts only, never personal data; everyone who is not an admin gets the normal fallback."""
+    user = update.effective_user
+    if user is None or user.id not in context.bot_data["admins"]:
+        await unknown_command(update, context)
+        return
+    service = context.bot_data["reminders"]
+    today = datetime.combine(datetime.now(UTC).date(), time(0), tzinfo=UTC)
+    async with service.sessions() as session:
+        statuses = dict(
+            (await session.execute(select(Subscription.status, func.count()).group_by(Subscription.status))).all()
+        )
+        delivered = dict(
+            (
+                await session.execute(
+                    select(Delivery.status, func.count()).where(Delivery.slot_at >= today).group_by(Delivery.status)
+                )
+            ).all()
+        )
+    day, answers = context.bot_data.get("answers_today", (None, {}))
+    if day != datetime.now(UTC).date():
+        answers = {}
+    lines = [
+        "<b>rls-bot stats</b> (counts only)",
+        f"Reminder users: {sum(statuses.values())} "
+        f"(active {statuses.get('active', 0)}, paused {statuses.get('paused', 0)}, "
+        f"stopped {statuses.get('stopped', 0)})",
+        f"Reminders today (UTC): sent {delivered.get(DeliveryStatus.sent, 0)}, "
+        f"failed {delivered.get(DeliveryStatus.failed, 0)}, skipped {delivered.get(DeliveryStatus.skipped, 0)}, "
+        f"in doubt after a crash {delivered.get(DeliveryStatus.unknown, 0)}",
+        "Answers today (UTC): " + (", ".join(f"{k} {v}" for k, v in sorted(answers.items())) or "none"),
+    ]
+    await send(update.effective_message, Reply(Intent.smalltalk, "\n".join(lines)))
+
+
+def handlers() -> list[BaseHandler]:
+    message = filters.UpdateType.MESSAGE
+    return [
+        CommandHandler("mydata", my_data, filters=message & filters.ChatType.PRIVATE),
+        CommandHandler("stats", stats, filters=message),
+    ]
