@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: str | None = Field(default=None, repr=False)
     listen_host: str = "0.0.0.0"
-    port: int = Field(default=8080, ge=1, le=65535)
+    port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (tests)
     health_port: int | None = Field(default=None, ge=0, le=65535)
     log_format: str = "plain"
     admin_ids: str = ""  # comma-separated Telegram user ids allowed to use /stats

@@ -31,8 +31,8 @@ Readiness = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
 
 class _WebhookHandler(tornado.web.RequestHandler):
-    def initialize(self, application: Application, secret: str) -> None:
-        self.application_ = application
+    def initialize(self, bot_application: Application, secret: str) -> None:
+        self.bot_application = bot_application
         self.secret = secret
 
     def prepare(self) -> None:
@@ -53,12 +53,12 @@ class _WebhookHandler(tornado.web.RequestHandler):
             data = json.loads(self.request.body)
             if not isinstance(data, dict):
                 raise ValueError("an update is a JSON object")
-            update = Update.de_json(data, self.application_.bot)
+            update = Update.de_json(data, self.bot_application.bot)
         except (ValueError, TypeError, KeyError) as exc:
             log.info("webhook: refused a malformed update (%s)", type(exc).__name__)
             self._refuse(400, "malformed update")
             return
-        await self.application_.update_queue.put(update)
+        await self.bot_application.update_queue.put(update)
         self.finish({"ok": True})
 
     def check_xsrf_cookie(self) -> None:  # Telegram sends no cookies; the secret header is the check
@@ -108,7 +108,7 @@ class WebServer:
                 (
                     tornado.routing.PathMatches(webhook_path),
                     _WebhookHandler,
-                    {"application": application, "secret": secret},
+                    {"bot_application": application, "secret": secret},
                 ),
             )
         self._app = tornado.web.Application(routes)

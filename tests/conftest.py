@@ -104,7 +104,7 @@ async def running_bot(
 
 @asynccontextmanager
 async def serving(
-    bot_api: FakeBotApi, content: Content, clock: FakeClock, database_url: str
+    bot_api: FakeBotApi, content: Content, clock: FakeClock, database_url: str, **overrides: object
 ) -> AsyncIterator[Application]:
     settings = Settings(
         bot_token=bot_api.token,
@@ -112,6 +112,7 @@ async def serving(
         content_dir=CONTENT_DIR,
         database_url=database_url,
         dispatch_interval_seconds=0,
+        **overrides,
     )
     application = build_application(settings, content, clock=clock)
     async with application:

@@ -280,9 +280,11 @@ def _params(request: tornado.httputil.HTTPServerRequest) -> dict[str, Any]:
         return json.loads(request.body or b"{}")
     if "multipart" in content_type:
         raw = {k: v[0].decode() for k, v in request.body_arguments.items()}
+        files = {name: parts[0]["body"] for name, parts in request.files.items()}
     else:
         raw = dict(parse_qsl(request.body.decode()))
-    params: dict[str, Any] = {}
+        files = {}
+    params: dict[str, Any] = {"_files": files} if files else {}
     for key, value in raw.items():
         try:
             params[key] = json.loads(value)

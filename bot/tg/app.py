@@ -258,8 +258,9 @@ def build_application(
     return application
 
 
-async def serve_webhook(application: Application, settings: Settings, stop: asyncio.Event,
-                        listening: asyncio.Event | None = None) -> None:
+async def serve_webhook(
+    application: Application, settings: Settings, stop: asyncio.Event, listening: asyncio.Event | None = None
+) -> None:
     """Webhook mode: register the webhook, serve updates until `stop`, then shut down gracefully."""
     secret = settings.require_webhook_secret()
     async with application:
