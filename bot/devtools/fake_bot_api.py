@@ -42,6 +42,7 @@ class FakeBotApi:
     rate_limit: float | None = None  # messages per second before answering 429, like Telegram
     record_calls: bool = True  # benchmarks switch this off and read `delivered` instead
     delivered: dict[int, int] = field(default_factory=dict)  # chat id -> messages received
+    received_at: dict[int, float] = field(default_factory=dict)  # chat id -> first message (epoch s)
     too_many: int = 0  # 429 answers given
 
     def __post_init__(self) -> None:
@@ -213,6 +214,7 @@ class FakeBotApi:
             chat_id = int(params["chat_id"])
             if method == "sendMessage":
                 self.delivered[chat_id] = self.delivered.get(chat_id, 0) + 1
+                self.received_at.setdefault(chat_id, time.time())
                 self.last_sent_at = time.monotonic()
                 self.first_sent_at = self.first_sent_at or self.last_sent_at
             result = {
@@ -264,13 +266,14 @@ class _StatsHandler(tornado.web.RequestHandler):
 
     def get(self) -> None:
         api = self.api
-        self.finish(
-            {
-                "delivered": {str(k): v for k, v in api.delivered.items()},
-                "http_429": api.too_many,
-                "first_to_last_seconds": api.last_sent_at - api.first_sent_at,
-            }
-        )
+        body = {
+            "delivered": {str(k): v for k, v in api.delivered.items()},
+            "http_429": api.too_many,
+            "first_to_last_seconds": api.last_sent_at - api.first_sent_at,
+        }
+        if self.get_argument("detail", ""):
+            body["received_at"] = {str(k): v for k, v in api.received_at.items()}
+        self.finish(body)
 
 
 def _params(request: tornado.httputil.HTTPServerRequest) -> dict[str, Any]:
