@@ -265,3 +265,13 @@ async def test_a_bad_zone_in_the_database_stops_that_chat_only(sessions, content
     await make_dispatcher(sessions, content, sender, clock).tick()
     assert sender.per_chat() == {16: 1}
     assert (await service.get(15)).stop_reason == "bad_zone"
+
+
+async def test_stopping_between_claim_and_send_sends_nothing(sessions, content, service, sender, clock):
+    await service.subscribe(17, EVENING, "UTC")
+    clock.now = clock.now.replace(hour=21)
+    dispatcher = make_dispatcher(sessions, content, sender, clock)
+    await dispatcher._claim(clock.now, TickReport())
+    await service.stop(17)  # the user taps Stop a moment after the reminder was claimed
+    await dispatcher.tick()
+    assert sender.sent == []

@@ -239,9 +239,10 @@ class Dispatcher:
                 .execution_options(synchronize_session=False)
             )
             report.lost_in_crash += lost.rowcount or 0
-            rows = list(
-                await session.scalars(
-                    select(Delivery)
+            rows = (
+                await session.execute(
+                    select(Delivery, Subscription.status)
+                    .join(Subscription, Subscription.chat_id == Delivery.chat_id)
                     .where(
                         Delivery.status == DeliveryStatus.claimed,
                         or_(Delivery.retry_at.is_(None), Delivery.retry_at <= now),
@@ -250,10 +251,12 @@ class Dispatcher:
                     .order_by(Delivery.slot_at)
                     .limit(self.batch)
                 )
-            )
+            ).all()
             sendable = []
-            for delivery in rows:
-                if delivery.attempts == 0 and now - delivery.slot_at > self.grace:
+            for delivery, subscription_status in rows:
+                if subscription_status != Status.active:  # stopped or paused after the claim
+                    delivery.status, delivery.error = DeliveryStatus.skipped, f"reminders {subscription_status}"
+                elif delivery.attempts == 0 and now - delivery.slot_at > self.grace:
                     delivery.status, delivery.error = DeliveryStatus.skipped, "late: the bot was down"
                     report.late += 1
                 else:
