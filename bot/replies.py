@@ -66,6 +66,7 @@ class Reply:
     html: str
     topic: str | None = None
     buttons: tuple[tuple[Button, ...], ...] = ()
+    rule: str | None = None  # which safety rule an emergency reply answers, for metrics
 
     @property
     def text(self) -> str:
@@ -154,7 +155,7 @@ class Responder:
     def for_interpretation(self, found: Interpretation) -> Reply:
         if found.intent is Intent.emergency:
             rule = next(r for r in self.content.safety.rules if r.id == found.rule)
-            return Reply(Intent.emergency, rule.reply.strip())  # nothing else that could distract
+            return Reply(Intent.emergency, rule.reply.strip(), rule=rule.id)  # nothing else that could distract
         if found.intent is Intent.topic and found.topic:
             reply = self.topic_reply(found.topic)
             if reply is not None:

@@ -93,7 +93,7 @@ async def test_malformed_and_oversized_bodies_are_refused_and_the_server_stays_u
 async def test_health_readiness_and_metrics_on_the_same_server(webhook_bot, bot_api):
     base, _ = webhook_bot
     async with httpx.AsyncClient() as client:
-        await client.post(f"{base}/hook/abc", json=update("my chest hurts", 4), headers={SECRET_HEADER: SECRET})
+        await client.post(f"{base}/hook/abc", json=update("my chest hurts badly", 4), headers={SECRET_HEADER: SECRET})
         await bot_api.wait_for()
         health = await client.get(f"{base}/healthz")
         ready = await client.get(f"{base}/readyz")
@@ -102,8 +102,9 @@ async def test_health_readiness_and_metrics_on_the_same_server(webhook_bot, bot_
     assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"
     assert 'rls_updates_total{type="message"}' in scraped
     assert 'rls_answers_total{intent="emergency",topic="-"}' in scraped
+    assert 'rls_emergency_replies_total{rule="breathing-chest-heart"}' in scraped
     assert "rls_bot_api_request_seconds_bucket" in scraped
-    assert "chest" not in scraped  # counts, never message text
+    assert "hurts" not in scraped and "badly" not in scraped  # counts, never message text
 
 
 async def test_webhook_mode_refuses_to_start_without_a_secret(tmp_path):
@@ -135,3 +136,50 @@ def test_json_logs_have_no_message_text(capsys):
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert json.loads(line)["message"] == "answered topic"
     logs.configure("WARNING", "plain")
+
+
+async def test_sigterm_in_webhook_mode_finishes_and_exits_zero(bot_api: FakeBotApi, tmp_path):
+    import os
+    import signal
+    import socket
+    import sys
+
+    from .conftest import ROOT
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "BOT_TOKEN": bot_api.token,
+        "TELEGRAM_API_URL": bot_api.base_url,
+        "DATA_DIR": str(tmp_path),
+        "WEBHOOK_URL": "https://bot.example.org/hook",
+        "WEBHOOK_SECRET": SECRET,
+        "LISTEN_HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=ROOT, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        await bot_api.wait_for("setWebhook", timeout=30)
+        async with httpx.AsyncClient() as client:
+            for _attempt in range(100):  # the server listens right after setWebhook
+                try:
+                    await client.get(f"http://127.0.0.1:{port}/healthz")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+            response = await client.post(
+                f"http://127.0.0.1:{port}/hook", json=update("is 400 mg too much", 9), headers={SECRET_HEADER: SECRET}
+            )
+        assert response.status_code == 200
+        process.send_signal(signal.SIGTERM)  # right away: the update may still be in flight
+        await asyncio.wait_for(process.wait(), 20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    assert process.returncode == 0, (await process.stderr.read()).decode()[-2000:]
+    [answer] = bot_api.sent()
+    assert "350 mg" in answer["text"]  # the in-flight update was answered before exiting

@@ -84,7 +84,7 @@ def _count(context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
     """Metrics and today's counts for /stats: intent and topic only, never the text."""
     metrics.ANSWERS.labels(reply.intent.value, reply.topic or "-").inc()
     if reply.intent is Intent.emergency:
-        metrics.EMERGENCIES.labels("any").inc()
+        metrics.EMERGENCIES.labels(reply.rule or "unknown").inc()
     today = datetime.now(UTC).date()
     day, counts = context.bot_data.get("answers_today", (None, {}))
     if day != today:
