@@ -248,6 +248,10 @@ class Classifier:
                 return candidate.topic, ""
             if foreign and not has_mg:
                 return None, "unknown-subject"
+            if not has_mg and not self._specific(candidate):
+                # "how do I lower my blood pressure" is like an overdose example only once the
+                # example's "magnesium" is set aside: without it, a keyword must say which topic
+                return None, "weak-match"
             if foreign and not self._specific(candidate) and candidate.example_score < CLOSE_EXAMPLE:
                 # "magnesium for hair growth": only the subject word fits, the rest is foreign
                 return None, "unknown-subject"

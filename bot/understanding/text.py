@@ -50,9 +50,21 @@ _TOKEN = re.compile(r"[^\W_]+")
 _STEMMER = snowballstemmer.stemmer("english")
 
 
+# Words the Snowball stemmer folds into another meaning: "effective" is not "effects",
+# "medical" is not "medication".
+_KEEP_APART = {
+    "effective": "effectiv",
+    "effectively": "effectiv",
+    "effectiveness": "effectiv",
+    "ineffective": "effectiv",
+    "medical": "medical",
+    "medically": "medical",
+}
+
+
 @lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
-    return _STEMMER.stemWord(word)
+    return _KEEP_APART.get(word) or _STEMMER.stemWord(word)
 
 
 def clean(text: str) -> str:
