@@ -11,6 +11,8 @@ import pytest
 from bot.understanding import Intent
 
 DANGER = [
+    "my leg is swollen red and hot",
+    "calf swollen and warm since yesterday",
     "help i cant breathe",
     "I'm having trouble breathing after my magnesium",
     "my breathing is really shallow",

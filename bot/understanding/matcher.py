@@ -53,7 +53,7 @@ class TopicIndex:
         self._keywords_by_first: dict[str, list[tuple[tuple[str, ...], frozenset[str], float]]] = defaultdict(list)
         for stems, topic_ids in owners.items():
             weight = math.log(1 + count / len(topic_ids)) * (1 + PHRASE_BONUS * (len(stems) - 1))
-            if all(s in subject or s in STOPWORDS for s in stems):
+            if all(s in subject for s in stems):  # "magnesium", "restless legs syndrome"; not "magnesium with my"
                 weight *= SUBJECT_DISCOUNT
             if any(t in contexts for t in topic_ids):
                 weight *= CONTEXT_BOOST
