@@ -146,7 +146,8 @@ async def test_failed_send_is_reported_to_the_user_not_swallowed(running_bot, bo
 async def test_privacy_says_what_is_stored_and_how_to_delete(running_bot, bot_api):
     await bot_api.push_text("/privacy")
     [reply] = await bot_api.wait_for("sendMessage")
-    assert "Reminders" in reply["text"] and "/forget" in reply["text"] and "delete" in reply["text"].lower()
+    assert "Reminders" in reply["text"] and "/forget" in reply["text"] and "/mydata" in reply["text"]
+    assert "kept while reminders exist" in reply["text"]  # how long
 
 
 async def test_unknown_command_gets_help(running_bot, bot_api):
