@@ -147,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0
     if args.command == "run":
+        from telegram.error import InvalidToken, NetworkError
+
         from bot.tg.app import run  # imported here so `ask` starts fast
 
         try:
@@ -154,6 +156,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigError as exc:
             print(f"Configuration error: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
+        except InvalidToken:
+            print("Telegram rejected BOT_TOKEN: check it with @BotFather.", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except NetworkError as exc:
+            where = settings.telegram_api_url or "api.telegram.org"
+            print(f"Cannot reach the Telegram Bot API ({where}): {exc}", file=sys.stderr)
+            return 1
 
     if args.command == "db":
         return _db_upgrade(settings)

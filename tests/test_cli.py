@@ -73,3 +73,17 @@ def test_run_with_malformed_token_or_api_url_is_refused():
     assert result.returncode == 2 and "does not look like a Telegram bot token" in result.stderr
     result = run_cli("run", env={"BOT_TOKEN": "123:abc", "TELEGRAM_API_URL": "ftp:/x"})
     assert result.returncode == 2 and "TELEGRAM_API_URL" in result.stderr
+
+
+def test_run_says_clearly_when_telegram_cannot_be_reached(tmp_path):
+    result = run_cli(
+        "run",
+        env={
+            "BOT_TOKEN": "123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "TELEGRAM_API_URL": "http://127.0.0.1:9/bot",
+            "DATA_DIR": str(tmp_path),
+        },
+    )
+    assert result.returncode == 1
+    assert "Cannot reach the Telegram Bot API (http://127.0.0.1:9/bot)" in result.stderr
+    assert "Traceback" not in result.stderr

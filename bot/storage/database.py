@@ -12,7 +12,6 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 log = logging.getLogger(__name__)
-logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

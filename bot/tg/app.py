@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -292,6 +292,14 @@ async def serve_webhook(
         await application.post_shutdown(application)
 
 
+async def _preflight(settings: Settings) -> None:
+    """One getMe before polling, so a wrong token or an unreachable API is one clear line
+    (run_polling would log a traceback first)."""
+    base = settings.telegram_api_url or "https://api.telegram.org/bot"
+    async with Bot(settings.require_token(), base_url=base):  # entering calls getMe
+        pass
+
+
 def run(settings: Settings, content: Content) -> int:
     if settings.webhook_url:
         settings.require_webhook_secret()
@@ -306,6 +314,7 @@ def run(settings: Settings, content: Content) -> int:
 
         asyncio.run(main())
         return 0
+    asyncio.run(_preflight(settings))
     application = build_application(settings, content)
     log.info("starting long polling with %d topics", len(content.topics))
     application.run_polling(allowed_updates=Update.ALL_TYPES)  # handles SIGTERM: graceful stop, exit 0
