@@ -11,6 +11,9 @@ import pytest
 from bot.understanding import Intent
 
 DANGER = [
+    "she suddenly can't lift her arm and her words are coming out wrong",
+    "i keep thinking everyone would be better off if i wasnt around",
+    "his speech is jumbled all of a sudden",
     "my leg is swollen red and hot",
     "calf swollen and warm since yesterday",
     "help i cant breathe",
@@ -59,6 +62,8 @@ DANGER = [
 ]
 
 NOT_DANGER = [
+    "what do these words mean on my magnesium label",
+    "my arm is tired from carrying shopping",
     "I took 400 mg of magnesium last night and slept better",
     "i take 2 magnesium pills a day, is that ok",
     "my heart is fine but my legs twitch at night",

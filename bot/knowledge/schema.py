@@ -159,6 +159,7 @@ class Anchors(_Strict):
 class Scope(_Strict):
     anchors: Anchors
     off_topic: list[str] = Field(default_factory=list)
+    other_medicines: list[str] = Field(default_factory=list)
     reminders: list[str] = Field(min_length=1)
     fallback_topic: str | None = None
     pairing_topic: str | None = None

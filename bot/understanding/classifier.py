@@ -82,7 +82,11 @@ def _smalltalk_key(tokens: list[str] | tuple[str, ...]) -> str:
 
 def _subject_stems(content: Content) -> frozenset[str]:
     """Anchor words used across many topics' examples: they name the subject, not a topic."""
-    every = (*content.scope.anchors.rls, *content.scope.anchors.body, *content.scope.anchors.magnesium)
+    every = [
+        a
+        for a in (*content.scope.anchors.rls, *content.scope.anchors.body, *content.scope.anchors.magnesium)
+        if not any(t in STOPWORDS for t in raw_tokens(a))  # "take it" points at magnesium; "take" is no subject
+    ]
     anchors = {s for a in every for s in phrase_stems(a)}
     spread: dict[str, set[str]] = {}
     for topic in content.topics.values():
@@ -135,11 +139,13 @@ class Classifier:
         self._contexts = {t.id: t.context for t in topics}
         self._mg_anchors = [phrase_stems(a) for a in scope.anchors.magnesium]
         self._off_topic = [phrase_stems(a) for a in scope.off_topic]
+        self._other_medicines = [phrase_stems(a) for a in scope.other_medicines]
         self._neutral = {stem(w) for w in STOPWORDS} | {s for w in scope.chat_words for s in phrase_stems(w)}
 
         vocabulary: set[str] = set()
         texts = [w for t in topics for w in (*t.keywords, *t.examples, t.title)]
         texts += [*scope.anchors.rls, *scope.anchors.body, *scope.anchors.magnesium, *scope.off_topic]
+        texts += list(scope.other_medicines)
         texts += list(scope.chat_words) + list(scope.spellings.values())
         texts += [p for k in content.smalltalk.kinds for p in k.phrases]
         texts += [safety.personal_markers.replace("|", " "), safety.negators.replace("|", " ")]
@@ -180,7 +186,7 @@ class Classifier:
         if key in self._smalltalk:
             return self._smalltalk[key]
         for kind, known in self._smalltalk_words.items():
-            if all(t in known for t in words.tokens):  # "thanks so much, that helps"
+            if all(t in known or t in STOPWORDS for t in words.tokens):  # "thanks so much, that helps"
                 return kind
         found = process.extractOne(key, list(self._smalltalk), scorer=fuzz.ratio, score_cutoff=88)
         return self._smalltalk[found[0]] if found else None
@@ -217,6 +223,7 @@ class Classifier:
         has_rls = names_rls or has_body
         has_mg = self._contains(words.stems, self._mg_anchors)
         off_topic = self._contains(words.stems, self._off_topic)
+        other_medicine = self._contains(words.stems, self._other_medicines)
         context = any(self._contexts.get(c.topic) and self._specific(c) for c in ranking)
         if (
             has_mg
@@ -224,10 +231,10 @@ class Classifier:
             and self._pairing_topic
             and any(sig.matches(words, self._window) for sig in self._pairing)
         ):
-            unlisted = off_topic or bool(self._foreign(words, self._pairing_topic))
-            if unlisted:  # "can I take magnesium with amoxicillin / my statin?"
+            unlisted = other_medicine or (not off_topic and bool(self._foreign(words, self._pairing_topic)))
+            if unlisted:  # "can I take magnesium with amoxicillin / my statin?" (not "with vitamin D")
                 return self._pairing_topic, ""
-        if not names_rls and off_topic:
+        if not names_rls and (off_topic or other_medicine):
             return None, "off-topic-subject"
         allowed = {Needs.nothing} | ({Needs.any} if has_rls or has_mg else set())
         allowed |= {Needs.rls} if has_rls else set()
@@ -267,7 +274,10 @@ class Classifier:
         asked = " ".join(x for x in sentences if "?" in x)
         if len(sentences) < 2 or not asked:
             return tuple(ranking)
-        focused = {r.topic: r for r in self.index.rank(self.speller.words(asked))}
+        focused_ranking = self.index.rank(self.speller.words(asked))
+        if not focused_ranking or not focused_ranking[0].keywords or focused_ranking[0].score < MIN_TOPIC_SCORE:
+            return tuple(ranking)  # "What's happening?" says nothing: the story decides
+        focused = {r.topic: r for r in focused_ranking}
         merged = []
         for whole in ranking:
             part = focused.get(whole.topic)
