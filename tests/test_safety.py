@@ -11,6 +11,9 @@ import pytest
 from bot.understanding import Intent
 
 DANGER = [
+    "I've started to think my family would be fine without me",
+    "what's the point anymore, i'm done with everything",
+    "my 3 year old got into my magnesium bottle and ate some",
     "she suddenly can't lift her arm and her words are coming out wrong",
     "i keep thinking everyone would be better off if i wasnt around",
     "his speech is jumbled all of a sudden",
@@ -62,6 +65,8 @@ DANGER = [
 ]
 
 NOT_DANGER = [
+    "what's the point of taking magnesium if it doesn't help",
+    "can my toddler eat foods with magnesium",
     "what do these words mean on my magnesium label",
     "my arm is tired from carrying shopping",
     "I took 400 mg of magnesium last night and slept better",

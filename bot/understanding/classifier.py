@@ -210,6 +210,12 @@ class Classifier:
             and zipf_frequency(t, "en") < FUNCTION_WORD_ZIPF
         ]
 
+    def _medicine_or_context(self, ranking: tuple[TopicScore, ...]) -> bool:
+        """A keyword of the interactions topic or of a context topic (pregnancy, kidneys, children)."""
+        return any(
+            (c.topic == self._pairing_topic or self._contexts.get(c.topic)) and self._specific(c) for c in ranking
+        )
+
     def _specific(self, candidate: TopicScore) -> bool:
         """True when a keyword beyond the subject words ("magnesium", "RLS") matched."""
         return any(any(s not in self._subject and s not in STOPWORDS for s in k) for k in candidate.keywords)
@@ -234,7 +240,8 @@ class Classifier:
             unlisted = other_medicine or (not off_topic and bool(self._foreign(words, self._pairing_topic)))
             if unlisted:  # "can I take magnesium with amoxicillin / my statin?" (not "with vitamin D")
                 return self._pairing_topic, ""
-        if not names_rls and (off_topic or other_medicine):
+        if not names_rls and (off_topic or other_medicine) and not (has_mg and self._medicine_or_context(ranking)):
+            # "magnesium for migraines" is declined; "doxycycline for acne, and my magnesium?" is not
             return None, "off-topic-subject"
         allowed = {Needs.nothing} | ({Needs.any} if has_rls or has_mg else set())
         allowed |= {Needs.rls} if has_rls else set()

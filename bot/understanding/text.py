@@ -59,6 +59,7 @@ _KEEP_APART = {
     "ineffective": "effectiv",
     "medical": "medical",
     "medically": "medical",
+    "difference": "difference",  # "make a difference" is not about different kinds
 }
 
 
