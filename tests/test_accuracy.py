@@ -1,9 +1,9 @@
 """Accuracy floors on the labelled evaluation sets; `rls-bot evaluate` prints the same figures.
 
-dev.tsv was written first and tuned on; holdout, fresh, blind, final and round6 to round9 were each
-measured once before any tuning on them (85%, 86%, 90%, 92%, 90%, 95%, 79% and 75% of all messages
-right; topics alone 82%, 86%, 88%, 92%, 90%, 95%, 80% and 75%; round8 and round9 are long stories
-and indirect wording) and then used to find failure categories,
+dev.tsv was written first and tuned on; holdout, fresh, blind, final and round6 to round10 were each
+measured once before any tuning on them (85%, 86%, 90%, 92%, 90%, 95%, 79%, 75% and 68% of all
+messages right; topics alone 82%, 86%, 88%, 92%, 90%, 95%, 80%, 75% and 61%; rounds 8-10 are long
+stories and indirect wording) and then used to find failure categories,
 which were fixed in the mechanism or in content, not message by message. The floors sit a little
 under the measured figures so that a content edit that makes things worse fails here.
 """
@@ -26,6 +26,7 @@ FLOORS = {
     "round7.tsv": {"topic": 0.95, "emergency": 1.0, "out_of_scope": 0.95, "smalltalk": 1.0, "reminders": 1.0},
     "round8.tsv": {"topic": 0.93, "emergency": 1.0, "out_of_scope": 0.9, "smalltalk": 1.0, "reminders": 1.0},
     "round9.tsv": {"topic": 0.95, "emergency": 1.0, "out_of_scope": 0.75},
+    "round10.tsv": {"topic": 0.77, "emergency": 1.0, "out_of_scope": 1.0},
 }
 
 

@@ -11,6 +11,9 @@ import pytest
 from bot.understanding import Intent
 
 DANGER = [
+    "I've been stockpiling my sleeping pills",
+    "my mum is slurring and one side of her mouth has dropped",
+    "my leg is suddenly really swollen, purple and painful",
     "I've started to think my family would be fine without me",
     "what's the point anymore, i'm done with everything",
     "my 3 year old got into my magnesium bottle and ate some",
