@@ -169,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     responder = Responder(content)
     if args.command == "ask":
+        if not args.question and hasattr(sys.stdin, "reconfigure"):
+            sys.stdin.reconfigure(errors="replace")  # one bad byte must not end a batch
         questions = [" ".join(args.question)] if args.question else _stdin_lines(sys.stdin)
         _ask(responder, questions, args.json, sys.stdout)
         return 0

@@ -87,3 +87,14 @@ def test_run_says_clearly_when_telegram_cannot_be_reached(tmp_path):
     assert result.returncode == 1
     assert "Cannot reach the Telegram Bot API (http://127.0.0.1:9/bot)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ask_survives_bytes_that_are_not_utf8():
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--json"],
+        input=b"safe dose?\n\xff\xfe oops\n",
+        capture_output=True,
+        timeout=60,
+    )
+    records = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert result.returncode == 0 and len(records) == 2 and records[0]["topic"] == "doses"
