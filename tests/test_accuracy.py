@@ -26,7 +26,7 @@ FLOORS = {
     "round7.tsv": {"topic": 0.95, "emergency": 1.0, "out_of_scope": 0.95, "smalltalk": 1.0, "reminders": 1.0},
     "round8.tsv": {"topic": 0.93, "emergency": 1.0, "out_of_scope": 0.9, "smalltalk": 1.0, "reminders": 1.0},
     "round9.tsv": {"topic": 0.95, "emergency": 1.0, "out_of_scope": 0.75},
-    "round10.tsv": {"topic": 0.77, "emergency": 1.0, "out_of_scope": 1.0},
+    "round10.tsv": {"topic": 0.83, "emergency": 1.0, "out_of_scope": 1.0},
 }
 
 

@@ -88,6 +88,9 @@ class Topic(_Strict):
     # A group of people or a situation (pregnancy, children, kidney disease): when a message
     # names it, this topic wins over general ones ("is RLS common in pregnancy?").
     context: bool = False
+    # Words people use when telling their story (how it feels, bad nights): in a long message
+    # they count less for this topic unless the question itself is about them.
+    narrative: bool = False
     supplement: bool = False
     answer: str = Field(min_length=40, max_length=MAX_ANSWER_CHARS)
     sources: list[Source] = Field(min_length=1)

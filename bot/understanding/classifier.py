@@ -49,6 +49,7 @@ SMALLTALK_FILLER = frozenset(
     }
 )
 THANKS_EMOJI = set("👍🙏❤♥😊🙂👌💙💚💜")
+NARRATIVE_DISCOUNT = 0.6  # a story's own description of symptoms and nights, when it asks something else
 QUESTION_FOCUS = 0.6  # in a story with a question in it, how much the question itself counts
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
 
@@ -137,6 +138,7 @@ class Classifier:
         self._body_anchors = [phrase_stems(a) for a in scope.anchors.body]
         self._body_qualifiers = {s for a in scope.anchors.body_qualifiers for s in phrase_stems(a)}
         self._contexts = {t.id: t.context for t in topics}
+        self._narrative = {t.id: t.narrative for t in topics}
         self._mg_anchors = [phrase_stems(a) for a in scope.anchors.magnesium]
         self._off_topic = [phrase_stems(a) for a in scope.off_topic]
         self._other_medicines = [phrase_stems(a) for a in scope.other_medicines]
@@ -288,7 +290,8 @@ class Classifier:
         merged = []
         for whole in ranking:
             part = focused.get(whole.topic)
-            score = (1 - QUESTION_FOCUS) * whole.score + QUESTION_FOCUS * (part.score if part else 0.0)
+            story = whole.score * (NARRATIVE_DISCOUNT if self._narrative.get(whole.topic) else 1.0)
+            score = (1 - QUESTION_FOCUS) * story + QUESTION_FOCUS * (part.score if part else 0.0)
             merged.append(replace(whole, score=score))
         merged.sort(key=lambda r: -r.score)
         return tuple(merged)
