@@ -3,7 +3,8 @@
 dev.tsv was written first and tuned on; holdout, fresh, blind, final and round6 to round10 were each
 measured once before any tuning on them (85%, 86%, 90%, 92%, 90%, 95%, 79%, 75% and 68% of all
 messages right; topics alone 82%, 86%, 88%, 92%, 90%, 95%, 80%, 75% and 61%; rounds 8-10 are long
-stories and indirect wording) and then used to find failure categories,
+stories and indirect wording) and then used to find failure categories (round11, stories again, was measured and left untuned:
+topics 71%, emergency 100%, off-topic 100%),
 which were fixed in the mechanism or in content, not message by message. The floors sit a little
 under the measured figures so that a content edit that makes things worse fails here.
 """
@@ -27,6 +28,7 @@ FLOORS = {
     "round8.tsv": {"topic": 0.93, "emergency": 1.0, "out_of_scope": 0.9, "smalltalk": 1.0, "reminders": 1.0},
     "round9.tsv": {"topic": 0.95, "emergency": 1.0, "out_of_scope": 0.75},
     "round10.tsv": {"topic": 0.83, "emergency": 1.0, "out_of_scope": 1.0},
+    "round11.tsv": {"topic": 0.71, "emergency": 1.0, "out_of_scope": 1.0},
 }
 
 
