@@ -110,8 +110,8 @@ class Classifier:
         topics = content.menu()
         scope = content.scope
         chat = {s for w in scope.chat_words for s in phrase_stems(w)}
-        self.index = TopicIndex(topics, _subject_stems(content), chat)
         self._subject = _subject_stems(content)
+        self.index = TopicIndex(topics, self._subject, chat)
         self._needs = {t.id: t.needs for t in topics}
         safety = content.safety
         self._rules = [_Rule(r, tuple(Signal.parse(s) for s in r.signals)) for r in safety.rules]
@@ -142,7 +142,7 @@ class Classifier:
         self._mg_anchors = [phrase_stems(a) for a in scope.anchors.magnesium]
         self._off_topic = [phrase_stems(a) for a in scope.off_topic]
         self._other_medicines = [phrase_stems(a) for a in scope.other_medicines]
-        self._neutral = {stem(w) for w in STOPWORDS} | {s for w in scope.chat_words for s in phrase_stems(w)}
+        self._neutral = {stem(w) for w in STOPWORDS} | chat
 
         vocabulary: set[str] = set()
         texts = [w for t in topics for w in (*t.keywords, *t.examples, t.title)]
@@ -252,11 +252,9 @@ class Classifier:
                 break
             if self._needs[candidate.topic] not in allowed:
                 continue
-            if names_rls:
+            if names_rls or (has_mg and has_body):  # "RLS", "legs so restless", "magnesium for my legs"
                 return candidate.topic, ""
             foreign = self._foreign(words, candidate.topic)
-            if has_mg and has_body:  # "magnesium for my legs"
-                return candidate.topic, ""
             if has_rls and not has_mg:
                 # "legs" alone is not RLS: "my legs hurt after hiking" needs an RLS-specific word
                 if foreign and not self._specific(candidate):
