@@ -80,7 +80,7 @@ class Reply:
         return f"{self.text}\n{labels}"
 
 
-def _rows(buttons: list[Button], columns: int = MENU_COLUMNS) -> tuple[tuple[Button, ...], ...]:
+def button_rows(buttons: list[Button], columns: int = MENU_COLUMNS) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(buttons[i : i + columns]) for i in range(0, len(buttons), columns))
 
 
@@ -96,7 +96,7 @@ class Responder:
 
     def menu_buttons(self, topics: list[Topic] | None = None) -> tuple[tuple[Button, ...], ...]:
         chosen = topics if topics is not None else self.content.menu()
-        return _rows([Button(t.title, show_topic(t.id)) for t in chosen])
+        return button_rows([Button(t.title, show_topic(t.id)) for t in chosen])
 
     def topic_reply(self, topic_id: str) -> Reply | None:
         topic = self.content.topics.get(topic_id)
@@ -107,7 +107,7 @@ class Responder:
             parts.append(self.messages.supplement_note.strip())
         related = [self.content.topics[r] for r in topic.related]
         buttons = [(Button("📚 Sources", show_sources(topic.id)),)]
-        buttons += list(_rows([Button(t.title, show_topic(t.id)) for t in related]))
+        buttons += list(button_rows([Button(t.title, show_topic(t.id)) for t in related]))
         buttons.append((Button("☰ All topics", SHOW_MENU),))
         return Reply(Intent.topic, "\n\n".join(parts), topic.id, tuple(buttons))
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from bot.knowledge.schema import Content, Tip
 from bot.reminders.schedule import format_minute, resolve_zone
 from bot.reminders.service import ReminderSettings
-from bot.replies import Button, Reply
+from bot.replies import Button, Reply, button_rows
 from bot.storage.models import Status
 from bot.understanding import Intent
 
@@ -59,8 +59,7 @@ class ReminderReplies:
 
     def ask_time(self) -> Reply:
         buttons = [Button(format_minute(m), f"{PICK_TIME}{m}") for m in TIME_CHOICES]
-        rows = tuple(tuple(buttons[i : i + 4]) for i in range(0, len(buttons), 4))
-        return Reply(Intent.reminders, self.texts.ask_time, None, rows)
+        return Reply(Intent.reminders, self.texts.ask_time, None, button_rows(buttons, 4))
 
     def ask_zone(self) -> Reply:
         return Reply(Intent.reminders, self.texts.ask_zone)
@@ -111,9 +110,8 @@ class ReminderReplies:
             )
             for m in self.tips.measures
         ]
-        rows = [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
-        rows.append((Button("↩ Back to settings", SETTINGS),))
-        return Reply(Intent.reminders, self.texts.choose_measures, None, tuple(rows))
+        rows = (*button_rows(buttons, 2), (Button("↩ Back to settings", SETTINGS),))
+        return Reply(Intent.reminders, self.texts.choose_measures, None, rows)
 
     def tip(self, tip: Tip, delivery_id: int) -> Reply:
         text = self._fill(self.texts.tip, title=tip.title, why=tip.why)
