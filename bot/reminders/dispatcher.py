@@ -70,12 +70,15 @@ class TickReport:
     due_query_ms: float = 0.0
     failures: dict[str, int] = field(default_factory=dict)
 
+    def fail(self, reason: str, count: int = 1) -> None:
+        self.failures[reason] = self.failures.get(reason, 0) + count
+
     def add(self, other: TickReport) -> None:
         for name in ("claimed", "sent", "late", "retried", "failed", "unsubscribed", "lost_in_crash"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.due_query_ms = max(self.due_query_ms, other.due_query_ms)
         for reason, count in other.failures.items():
-            self.failures[reason] = self.failures.get(reason, 0) + count
+            self.fail(reason, count)
 
     @property
     def busy(self) -> bool:
@@ -153,7 +156,7 @@ class Dispatcher:
                 .values(status=Status.stopped, stop_reason="bad_zone", next_due_at=None)
             )
             report.failed += 1
-            report.failures["bad_zone"] = report.failures.get("bad_zone", 0) + 1
+            report.fail("bad_zone")
             return
         values: dict[str, object] = {"next_due_at": following}
         if late:
@@ -345,7 +348,7 @@ class Dispatcher:
                     )
                     log.info("chat %s unsubscribed: %s", delivery.chat_id, outcome.gone)
                     report.unsubscribed += 1
-                    report.failures[outcome.gone] = report.failures.get(outcome.gone, 0) + 1
+                    report.fail(outcome.gone)
                 elif outcome.retry_after is not None and delivery.attempts < self.max_attempts:
                     wait = max(outcome.retry_after, self._backoff(delivery.attempts))
                     await session.execute(
@@ -358,7 +361,7 @@ class Dispatcher:
                     log.warning("reminder %s for chat %s failed: %s", delivery.id, delivery.chat_id, reason)
                     report.failed += 1
                     key = reason.split(":")[0][:40]
-                    report.failures[key] = report.failures.get(key, 0) + 1
+                    report.fail(key)
 
     # -- the tick -----------------------------------------------------------------------------
 
