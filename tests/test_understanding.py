@@ -18,7 +18,7 @@ TOPICS = [
     ("can i take magnesium with amoxicillin", "interactions"),
     ("my legs crawl every night, why?", "symptoms"),
     ("citrate or glycinate", "forms"),
-    ("magnesium gave me diarrhoea", "side-effects"),
+    ("magnesium gave me diarrhoea", "magnesium-side-effects"),
     ("how do i know if ive taken too much magnesium", "overdose"),
 ]
 
