@@ -67,7 +67,7 @@ def test_word_overlap_traps_are_declined(responder, message):
         ("i think i od'd on my magnesium pills", "overdose"),
         ("took the whole bottle of magnesium", "overdose"),
         ("my face is drooping", "stroke"),
-        ("one leg is swollen and hot", "leg-clot"),
+        ("one leg is swollen and hot", "blood-clot"),
     ],
 )
 def test_danger_messages_get_urgent_care_first(responder, message, rule):
