@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -13,6 +14,9 @@ from bot import logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.knowledge import Content, ContentError, load_content
 from bot.replies import Reply, Responder, parse_action
+from bot.understanding import Context, Intent
+
+SNAPSHOT = Path("tests/eval/snapshot.tsv")
 
 EXIT_BAD_INPUT = 2
 
@@ -28,15 +32,41 @@ def _report_content_error(exc: ContentError, stream: TextIO) -> int:
     return EXIT_BAD_INPUT
 
 
+def _record(question: str, reply: Reply) -> str:
+    record = {"question": question, "intent": reply.intent.value, "topic": reply.topic, "answer": reply.plain()}
+    return json.dumps(record, ensure_ascii=False)
+
+
 def _ask(responder: Responder, questions: Iterable[str], as_json: bool, out: TextIO) -> None:
     for question in questions:
         reply = responder.answer(question)
-        if as_json:
-            record = {"question": question, "intent": reply.intent.value, "topic": reply.topic, "answer": reply.plain()}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        else:
-            out.write(reply.plain() + "\n\n")
+        out.write(_record(question, reply) + "\n" if as_json else reply.plain() + "\n\n")
         out.flush()
+
+
+def _ask_conversation(responder: Responder, text: str, as_json: bool, out: TextIO) -> None:
+    """Messages separated by blank lines, each read with the conversation before it, as in a chat."""
+    now = datetime.now(UTC)
+    context: Context | None = None
+    for message in (m.strip() for m in text.split("\n\n")):
+        if not message:
+            continue
+        found = responder.classifier.classify(message, context, now)
+        reply = responder.for_interpretation(found)
+        if found.intent in (Intent.topic, Intent.emergency):
+            context = Context(message, found.topic, now)
+        now += timedelta(seconds=30)
+        out.write(_record(message, reply) + "\n" if as_json else f"you> {message}\nbot> {reply.plain()}\n\n")
+        out.flush()
+
+
+def _explain(responder: Responder, message: str, out: TextIO) -> None:
+    """Each stage's decision and its top scores, so a miss can be understood without the code."""
+    found = responder.classifier.classify(message)
+    for stage in found.trace:
+        scores = "  ".join(f"{name} {value:.2f}" for name, value in stage.scores)
+        out.write(f"{stage.name:<12} {stage.decision}" + (f"   [{scores}]" if scores else "") + "\n")
+    out.write(f"{'reply':<12} {found.intent.value} {found.topic or found.rule or ''}".rstrip() + "\n")
 
 
 def _stdin_lines(stream: TextIO) -> Iterable[str]:
@@ -88,6 +118,43 @@ def _chat(responder: Responder, stream_in: TextIO, out: TextIO) -> None:
             actions = show(responder.answer(text))
 
 
+def _readability(content: Content, out: TextIO) -> None:
+    from bot.knowledge.readability import measure
+    from bot.replies import to_plain, topic_html
+
+    out.write(f"{'answer':<28}{'words':>6}{'chars':>7}{'grade':>7}  warnings\n")
+    texts = [(t.id, topic_html(content, t), t.answer) for t in content.menu()]
+    texts += [(f"safety:{r.id}", r.reply, r.reply) for r in content.safety.rules]
+    for name, sent, answer in texts:
+        found = measure(answer, len(to_plain(sent)))
+        out.write(f"{name:<28}{found.words:>6}{found.chars:>7}{found.grade:>7.1f}  {'; '.join(found.warnings())}\n")
+
+
+def _evaluate(responder: Responder, args: argparse.Namespace) -> int:
+    from bot.evaluation import confusion, diff, evaluate, read_examples, read_snapshot, write_snapshot
+
+    decisions: dict[str, str] = {}
+    messages: dict[str, str] = {}
+    for file in args.files:
+        examples = read_examples(file)
+        report = evaluate(responder.classifier, examples)
+        decisions.update(report.decisions)
+        messages.update({e.where: e.message for e in examples})
+        print(file)
+        print("\n".join(report.lines()))
+        if args.mistakes:
+            print("\n".join(confusion(report)))
+    if args.diff:
+        before = read_snapshot(args.snapshot)
+        moved = diff({k: v for k, v in before.items() if k in decisions}, decisions, messages)
+        print(f"{len(moved)} decision(s) differ from {args.snapshot}")
+        print("\n".join(moved))
+    if args.update_snapshot:
+        write_snapshot(args.snapshot, {**read_snapshot(args.snapshot), **decisions})
+        print(f"snapshot written: {args.snapshot}")
+    return 0
+
+
 def _db_upgrade(settings: Settings) -> int:
     import asyncio
 
@@ -117,13 +184,26 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer questions offline, as the bot would")
     ask.add_argument("question", nargs="*", help="the question; without it, one question per line from stdin")
     ask.add_argument("--json", action="store_true", help="one JSON object per line")
+    ask.add_argument(
+        "--conversation",
+        action="store_true",
+        help="stdin (or the question) is one conversation: messages separated by blank lines",
+    )
+    explain = commands.add_parser("explain", help="show how the bot reads a message, stage by stage")
+    explain.add_argument("message", nargs="+")
     commands.add_parser("chat", help="talk to the bot in this terminal")
-    commands.add_parser("check-content", help="validate content/ and report every problem")
+    check = commands.add_parser("check-content", help="validate content/ and report every problem")
+    check.add_argument(
+        "--readability", action="store_true", help="print words, characters as sent and reading grade per answer"
+    )
     database = commands.add_parser("db", help="database maintenance")
     database.add_argument("action", choices=["upgrade"], help="upgrade: apply schema migrations")
     evaluate = commands.add_parser("evaluate", help="accuracy per intent on labelled messages (TSV)")
-    evaluate.add_argument("files", nargs="+", type=Path)
+    evaluate.add_argument("files", nargs="+", type=Path, help="labelled sets (.tsv, or .jsonl conversations)")
     evaluate.add_argument("--mistakes", action="store_true", help="list every wrong answer")
+    evaluate.add_argument("--diff", action="store_true", help="list every decision that differs from the snapshot")
+    evaluate.add_argument("--update-snapshot", action="store_true", help="rewrite the snapshot with today's decisions")
+    evaluate.add_argument("--snapshot", type=Path, default=SNAPSHOT, help="the snapshot file (default: %(default)s)")
     return parser
 
 
@@ -145,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Content OK: {len(content.topics)} topics, {len(content.safety.rules)} safety rules, "
             f"{len(content.tips.tips)} reminder tips."
         )
+        if args.readability:
+            _readability(content, sys.stdout)
         return 0
     if args.command == "run":
         from telegram.error import InvalidToken, NetworkError
@@ -171,20 +253,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "ask":
         if not args.question and hasattr(sys.stdin, "reconfigure"):
             sys.stdin.reconfigure(errors="replace")  # one bad byte must not end a batch
+        if args.conversation:
+            text = " ".join(args.question) if args.question else sys.stdin.read()
+            _ask_conversation(responder, text, args.json, sys.stdout)
+            return 0
         questions = [" ".join(args.question)] if args.question else _stdin_lines(sys.stdin)
         _ask(responder, questions, args.json, sys.stdout)
+        return 0
+    if args.command == "explain":
+        _explain(responder, " ".join(args.message), sys.stdout)
         return 0
     if args.command == "chat":
         _chat(responder, sys.stdin, sys.stdout)
         return 0
     if args.command == "evaluate":
-        from bot.evaluation import confusion, evaluate, read_examples
-
-        for file in args.files:
-            report = evaluate(responder.classifier, read_examples(file))
-            print(file)
-            print("\n".join(report.lines()))
-            if args.mistakes:
-                print("\n".join(confusion(report)))
-        return 0
+        return _evaluate(responder, args)
     return EXIT_BAD_INPUT

@@ -1,20 +1,104 @@
-"""Measures the classifier on labelled messages, so content edits can be checked by number."""
+"""Measures the understanding on labelled messages, so content and model edits are checked by number.
+
+Sets are TSV (`intent<TAB>label<TAB>message`, label = topic id(s) joined by "|", a danger rule, or
+empty) or JSON Lines of conversations (`{"turns": [...], "labels": [[intent, label], ...]}`), where
+each turn is read with the conversation so far, as the bot reads it in a chat.
+
+A topic message is right when its topic is answered (also when urgent-care advice comes first); a
+danger message when it gets urgent-care advice; the others when their intent matches. A snapshot of
+every message's decision (`tests/eval/snapshot.tsv`) shows exactly which answers an edit moved.
+"""
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.understanding import Classifier, Intent
+from bot.knowledge.training import read_labelled
+from bot.understanding import Classifier, Context, Intent, Interpretation
+
+TURN_GAP = timedelta(seconds=30)  # time between two turns of an evaluated conversation
 
 
 @dataclass(frozen=True)
 class Example:
     intent: Intent
-    topic: str | None
+    label: str
     message: str
-    line: int
+    where: str  # file:line (and :turn for conversations), the snapshot key
+    before: tuple[str, ...] = ()  # earlier turns of the conversation
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(self.label.split("|")) if self.intent is Intent.topic and self.label else ()
+
+
+def read_examples(path: Path | str) -> list[Example]:
+    path = Path(path)
+    if path.suffix == ".jsonl":
+        return list(_conversations(path))
+    problems: list[tuple[Path, int, str]] = []
+    found = read_labelled(path, problems)
+    if problems:
+        file, line, reason = problems[0]
+        raise ValueError(f"{file}:{line}: {reason}")
+    return [Example(Intent(e.intent), e.label, e.message, f"{path.name}:{e.where.number}") for e in found]
+
+
+def _conversations(path: Path) -> Iterator[Example]:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        record = json.loads(line)
+        turns, labels = record["turns"], record["labels"]
+        if len(turns) != len(labels):
+            raise ValueError(f"{path}:{number}: {len(turns)} turns but {len(labels)} labels")
+        for index, (turn, (intent, label)) in enumerate(zip(turns, labels, strict=True)):
+            yield Example(Intent(intent), label, turn, f"{path.name}:{number}:{index + 1}", tuple(turns[:index]))
+
+
+def interpret(classifier: Classifier, example: Example) -> Interpretation:
+    """Read a message as the bot would in a chat: with the conversation before it, if any."""
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    context: Context | None = None
+    for turn in example.before:
+        context = next_context(classifier.classify(turn, context, now), turn, now, context)
+        now += TURN_GAP
+    return classifier.classify(example.message, context, now)
+
+
+def next_context(found: Interpretation, text: str, now: datetime, before: Context | None) -> Context | None:
+    """What a chat remembers after a message: the last question answered, or a danger message."""
+    if found.intent is Intent.emergency and not found.caution:
+        return Context(text, None, now, rule=found.rule)
+    if found.intent in (Intent.topic, Intent.emergency) and found.topic:
+        return Context(text if not found.follow_up or before is None else f"{before.text}. {text}", found.topic, now)
+    return before
+
+
+def is_right(example: Example, got: Interpretation) -> bool:
+    if example.intent is Intent.topic:
+        asked_only = bool(got.alternatives) and not got.confident
+        return got.topic in example.topics and not asked_only and got.intent in (Intent.topic, Intent.emergency)
+    return got.intent is example.intent
+
+
+def decision(got: Interpretation) -> str:
+    """One line that changes whenever the reply would: the snapshot's unit."""
+    parts = [got.intent.value, got.topic or got.rule or "-"]
+    if got.caution:
+        parts.append(f"caution:{got.rule}")
+    if got.alternatives:
+        parts.append("or:" + ",".join(got.alternatives))
+    if not got.confident:
+        parts.append("low")
+    if got.follow_up:
+        parts.append("follow-up")
+    return " ".join(parts)
 
 
 @dataclass
@@ -22,6 +106,7 @@ class Report:
     total: Counter[str] = field(default_factory=Counter)
     correct: Counter[str] = field(default_factory=Counter)
     mistakes: list[tuple[Example, str]] = field(default_factory=list)
+    decisions: dict[str, str] = field(default_factory=dict)
 
     def accuracy(self, intent: str) -> float:
         return self.correct[intent] / self.total[intent] if self.total[intent] else 1.0
@@ -42,35 +127,48 @@ class Report:
         return out
 
 
-def read_examples(path: Path | str) -> list[Example]:
-    """Tab-separated: intent, topic (empty unless intent is topic), message. '#' starts a comment."""
-    examples = []
-    for number, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not raw.strip() or raw.startswith("#"):
-            continue
-        intent, topic, message = raw.split("\t", 2)
-        examples.append(Example(Intent(intent), topic or None, message, number))
-    return examples
-
-
-def evaluate(classifier: Classifier, examples: list[Example]) -> Report:
+def evaluate(classifier: Classifier, examples: Iterable[Example]) -> Report:
     report = Report()
     for example in examples:
-        got = classifier.classify(example.message)
+        got = interpret(classifier, example)
         key = example.intent.value
         report.total[key] += 1
-        right = got.intent == example.intent and (example.intent is not Intent.topic or got.topic == example.topic)
-        if right:
+        report.decisions[example.where] = decision(got)
+        if is_right(example, got):
             report.correct[key] += 1
         else:
-            detail = got.topic or got.rule or ""
-            report.mistakes.append((example, f"{got.intent.value} {detail}".strip()))
+            report.mistakes.append((example, decision(got)))
     return report
 
 
 def confusion(report: Report) -> list[str]:
     by_kind: dict[str, list[str]] = defaultdict(list)
     for example, got in report.mistakes:
-        wanted = f"{example.intent.value} {example.topic or ''}".strip()
-        by_kind[wanted].append(f"  line {example.line}: {example.message!r} -> {got}")
+        wanted = f"{example.intent.value} {example.label}".strip()
+        by_kind[wanted].append(f"  {example.where}: {example.message!r} -> {got}")
     return [line for kind in sorted(by_kind) for line in [kind, *by_kind[kind]]]
+
+
+# -- the snapshot -----------------------------------------------------------------------------
+
+
+def read_snapshot(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    rows = (line.split("\t", 1) for line in path.read_text(encoding="utf-8").splitlines() if "\t" in line)
+    return {key: value for key, value in rows}
+
+
+def write_snapshot(path: Path, decisions: dict[str, str]) -> None:
+    body = "".join(f"{key}\t{decisions[key]}\n" for key in sorted(decisions))
+    path.write_text("# where<TAB>decision, rewritten by `rls-bot evaluate --update-snapshot`\n" + body, "utf-8")
+
+
+def diff(before: dict[str, str], after: dict[str, str], messages: dict[str, str]) -> list[str]:
+    """Every message whose decision moved, as `where: message: old -> new`."""
+    lines = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key, "(new)"), after.get(key, "(gone)")
+        if old != new:
+            lines.append(f"{key}: {messages.get(key, '')[:90]!r}: {old} -> {new}")
+    return lines

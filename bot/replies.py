@@ -9,9 +9,10 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.knowledge.schema import Content, Topic
-from bot.understanding import Classifier, Intent, Interpretation
+from bot.understanding import Classifier, Context, Intent, Interpretation
 from bot.understanding.classifier import MAX_READ_CHARS
 
 MENU_COLUMNS = 2
@@ -80,6 +81,17 @@ class Reply:
         return f"{self.text}\n{labels}"
 
 
+TOPICS_BUTTON = Button("Topics ☰", SHOW_MENU)
+
+
+def topic_html(content: Content, topic: Topic) -> str:
+    """A topic as sent: title, answer, and one line with the evidence (and the supplement note)."""
+    messages = content.messages
+    evidence = f"<i>{html.escape(messages.evidence_labels[topic.evidence])}</i>"
+    note = f" {messages.supplement_note.strip()}" if topic.supplement else ""
+    return "\n\n".join([f"<b>{html.escape(topic.title)}</b>", topic.answer.strip(), evidence + note])
+
+
 def button_rows(buttons: list[Button], columns: int = MENU_COLUMNS) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(buttons[i : i + columns]) for i in range(0, len(buttons), columns))
 
@@ -102,14 +114,11 @@ class Responder:
         topic = self.content.topics.get(topic_id)
         if topic is None:
             return None
-        parts = [f"<b>{html.escape(topic.title)}</b>", topic.answer]
-        if topic.supplement:
-            parts.append(self.messages.supplement_note.strip())
         related = [self.content.topics[r] for r in topic.related]
-        buttons = [(Button("📚 Sources", show_sources(topic.id)),)]
+        buttons = [(Button("Sources 📚", show_sources(topic.id)),)]
         buttons += list(button_rows([Button(t.title, show_topic(t.id)) for t in related]))
-        buttons.append((Button("☰ All topics", SHOW_MENU),))
-        return Reply(Intent.topic, "\n\n".join(parts), topic.id, tuple(buttons))
+        buttons.append((Button("All topics ☰", SHOW_MENU),))
+        return Reply(Intent.topic, topic_html(self.content, topic), topic.id, tuple(buttons))
 
     def sources_reply(self, topic_id: str) -> Reply | None:
         topic = self.content.topics.get(topic_id)
@@ -119,7 +128,7 @@ class Responder:
         lines = [header, html.escape(self.messages.evidence_labels[topic.evidence]), ""]
         for source in topic.sources:
             lines.append(f'• <a href="{html.escape(source.url, quote=True)}">{html.escape(source.name)}</a>')
-        buttons = ((Button(f"↩ {topic.title}", show_topic(topic.id)), Button("☰ All topics", SHOW_MENU)),)
+        buttons = ((Button(f"Back to {topic.title} ↩", show_topic(topic.id)), Button("All topics ☰", SHOW_MENU)),)
         return Reply(Intent.topic, "\n".join(lines), topic.id, buttons)
 
     def menu_reply(self) -> Reply:
@@ -131,7 +140,7 @@ class Responder:
         return Reply(Intent.smalltalk, f"{text}\n\n{self.messages.disclaimer.strip()}", None, self.menu_buttons())
 
     def help_reply(self) -> Reply:
-        return Reply(Intent.smalltalk, self.messages.help.strip(), None, ((Button("☰ All topics", SHOW_MENU),),))
+        return Reply(Intent.smalltalk, self.messages.help.strip(), None, ((Button("All topics ☰", SHOW_MENU),),))
 
     def privacy_reply(self) -> Reply:
         return Reply(Intent.smalltalk, self.messages.privacy.strip())
@@ -152,14 +161,41 @@ class Responder:
 
     # -- free text -------------------------------------------------------------------------
 
+    def _emergency(self, rule_id: str | None) -> Reply:
+        rule = next((r for r in self.content.safety.rules if r.id == rule_id), self.content.safety.rules[0])
+        return Reply(Intent.emergency, rule.reply.strip(), rule=rule.id)  # nothing else that could distract
+
+    def _answer(self, found: Interpretation) -> Reply:
+        """A topic answer, as sure as the understanding was."""
+        reply = self.topic_reply(found.topic or "")
+        if reply is None:
+            return self._out_of_scope()
+        if found.alternatives and not found.confident:
+            options = [self.content.topics[t] for t in (found.topic, *found.alternatives) if t in self.content.topics]
+            buttons = button_rows([Button(t.title, show_topic(t.id)) for t in options])
+            return Reply(Intent.topic, self.messages.clarify.strip(), found.topic, (*buttons, (TOPICS_BUTTON,)))
+        html_text, buttons = reply.html, reply.buttons
+        if found.alternatives:
+            others = [self.content.topics[t] for t in found.alternatives if t in self.content.topics]
+            buttons = ((*(Button(t.title, show_topic(t.id)) for t in others),), *buttons)
+            html_text += "\n\n" + self.messages.did_you_mean.strip()
+        if not found.confident:
+            html_text += "\n\n" + self.messages.safety_line.strip()
+        return Reply(Intent.topic, html_text, reply.topic, buttons)
+
+    def _out_of_scope(self) -> Reply:
+        return Reply(Intent.out_of_scope, self.messages.out_of_scope.strip(), None, ((TOPICS_BUTTON,),))
+
     def for_interpretation(self, found: Interpretation) -> Reply:
-        if found.intent is Intent.emergency:
-            rule = next(r for r in self.content.safety.rules if r.id == found.rule)
-            return Reply(Intent.emergency, rule.reply.strip(), rule=rule.id)  # nothing else that could distract
+        if found.intent is Intent.emergency and not found.caution:
+            return self._emergency(found.rule)
+        if found.intent is Intent.emergency:  # danger was possible: urgent care first, then the answer
+            urgent = self._emergency(found.rule)
+            rest = self._answer(found) if found.topic else self._out_of_scope()
+            body = f"{urgent.html}\n\n{self.messages.caution_divider.strip()}\n\n{rest.html}"
+            return Reply(Intent.emergency, body, found.topic, rest.buttons, rule=urgent.rule)
         if found.intent is Intent.topic and found.topic:
-            reply = self.topic_reply(found.topic)
-            if reply is not None:
-                return reply
+            return self._answer(found)
         if found.intent is Intent.smalltalk:
             kind = next((k for k in self.content.smalltalk.kinds if k.id == found.rule), None)
             text = kind.reply.strip() if kind else self.messages.help.strip()
@@ -170,10 +206,11 @@ class Responder:
             return Reply(Intent.reminders, self.messages.reminders_coming.strip(), None, self.menu_buttons(relaxing))
         if found.rule == "empty":
             return Reply(Intent.out_of_scope, self.messages.empty.strip(), None, ())
-        return Reply(Intent.out_of_scope, self.messages.out_of_scope.strip(), None, self.menu_buttons())
+        return self._out_of_scope()
 
-    def answer(self, message: str) -> Reply:
-        reply = self.for_interpretation(self.classifier.classify(message))
+    def answer(self, message: str, context: Context | None = None, now: datetime | None = None) -> Reply:
+        found = self.classifier.classify(message, context, now)
+        reply = self.for_interpretation(found)
         if len(message) > MAX_READ_CHARS and reply.intent is not Intent.emergency:
             note = self.messages.too_long.strip()
             return Reply(reply.intent, f"{note}\n\n{reply.html}", reply.topic, reply.buttons)

@@ -22,6 +22,9 @@ from bot.tg.app import build_application
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = ROOT / "content"
+# Trained models are cached by content hash; the tests (and the bot processes they start) share one
+# cache inside the checkout, so a clean clone trains once and later runs load in milliseconds.
+os.environ.setdefault("RLS_BOT_CACHE", str(ROOT / ".pytest_cache" / "rls-bot-models"))
 
 
 @pytest.fixture(scope="session")

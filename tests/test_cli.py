@@ -37,7 +37,8 @@ def test_ask_json_contract_for_every_intent():
         assert record["answer"].strip()
     assert records[0]["question"] == "what foods have magnesium"
     assert "emergency number" in records[1]["answer"]
-    assert "Foods with magnesium" in records[2]["answer"]  # the topic menu comes with the refusal
+    assert "emergency number" in records[2]["answer"]  # every refusal carries the safety line
+    assert "Topics" in records[2]["answer"]  # and a way to the topic menu
 
 
 def test_ask_answers_every_stdin_line_in_order_even_blank_ones():
@@ -58,7 +59,7 @@ def test_chat_answers_questions_and_presses_buttons_by_number(responder):
     _chat(responder, io.StringIO("what foods have magnesium\n1\n/quit\n"), out)
     transcript = out.getvalue()
     assert "Pumpkin seeds" in transcript
-    assert "[1] 📚 Sources" in transcript
+    assert "[1] Sources 📚" in transcript
     assert 'Sources for "Foods with magnesium"' in transcript
 
 

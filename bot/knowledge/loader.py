@@ -9,7 +9,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.knowledge import lint
 from bot.knowledge.schema import Content, Messages, Safety, Scope, Smalltalk, Tips, Topic
+from bot.knowledge.training import NEAR_MISS, Training, load_training
 
 Path_ = tuple[str | int, ...]
 
@@ -207,7 +209,6 @@ def load_content(directory: Path | str) -> Content:
         topics[topic.id] = (topic, doc)
 
     parts: dict[str, BaseModel] = {}
-    scope_lines: dict[str, int] = {}
     tips_lines: dict[Path_, int] = {}
     parts_to_load = (
         ("safety", Safety),
@@ -230,8 +231,6 @@ def load_content(directory: Path | str) -> Content:
         problems.extend(found)
         if name == "tips":
             tips_lines = doc.lines
-        if name == "scope":
-            scope_lines = {str(k[0]): v for k, v in doc.lines.items() if len(k) == 1}
         if value is not None:
             parts[name] = value
 
@@ -239,14 +238,32 @@ def load_content(directory: Path | str) -> Content:
     tips = parts.get("tips")
     if isinstance(tips, Tips):
         problems.extend(_check_tips(tips, root / "tips.yaml", tips_lines))
-    scope = parts.get("scope")
-    if isinstance(scope, Scope):
-        for field in ("fallback_topic", "pairing_topic"):
-            value = getattr(scope, field)
-            if value and value not in topics and value not in known_ids:
-                problems.append(
-                    Problem(root / "scope.yaml", scope_lines.get(field, 1), f'{field}: no topic has the id "{value}"')
-                )
+    training = load_training(root / "training")
+    problems += [Problem(file, line, reason) for file, line, reason in training.problems]
+    problems.extend(_check_training(training, set(topics) | known_ids, parts.get("safety")))
+    problems += [Problem(*found) for found in lint.comment_problems(root)]
     if problems:
         raise ContentError(problems)
-    return Content(topics={k: v[0] for k, v in topics.items()}, **parts)
+    content = Content(topics={k: v[0] for k, v in topics.items()}, training=training, **parts)
+    lines = {tid: (doc.file, {k: v for k, v in doc.lines.items() if len(k) == 2}) for tid, (_, doc) in topics.items()}
+    problems += [Problem(*found) for found in lint.content_problems(content, lines)]  # type: ignore[arg-type]
+    if problems:
+        raise ContentError(problems)
+    return content
+
+
+def _check_training(training: Training, topic_ids: set[str], safety: BaseModel | None) -> list[Problem]:
+    """Labels in the training corpora must name topics and safety rules that exist."""
+    rules = {r.id for r in safety.rules} if isinstance(safety, Safety) else set()
+    problems = []
+    for rule, line in training.danger:
+        if rules and rule != NEAR_MISS and rule not in rules:
+            problems.append(Problem(line.file, line.number, f'"{rule}" is not a safety rule id (or "{NEAR_MISS}")'))
+    for example in training.labelled:
+        where = example.where
+        unknown = [t for t in example.topics if t not in topic_ids]
+        if unknown:
+            problems.append(Problem(where.file, where.number, f'no topic has the id "{unknown[0]}"'))
+        if example.intent == "emergency" and rules and example.label and example.label not in rules:
+            problems.append(Problem(where.file, where.number, f'"{example.label}" is not a safety rule id'))
+    return problems

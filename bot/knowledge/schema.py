@@ -8,6 +8,8 @@ from html.parser import HTMLParser
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.knowledge.training import Training
+
 TOPIC_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_ANSWER_CHARS = 900
 MAX_TITLE_CHARS = 32
@@ -66,15 +68,7 @@ class _Strict(BaseModel):
 
 class Source(_Strict):
     name: str = Field(min_length=3)
-    url: str = Field(pattern=r"^https?://\S+$")
-
-
-class Needs(StrEnum):
-    """Which anchor words (scope.yaml) a message must hold for this topic to be answered."""
-
-    rls = "rls"  # RLS or legs
-    any = "any"  # RLS, legs or magnesium
-    nothing = "nothing"  # may be answered without them ("safe dose?")
+    url: str = Field(pattern=r"^https://\S+$")  # links go to https pages only
 
 
 class Topic(_Strict):
@@ -84,13 +78,6 @@ class Topic(_Strict):
     title: str = Field(min_length=3, max_length=MAX_TITLE_CHARS)
     menu_order: int = Field(ge=1)
     evidence: Evidence
-    needs: Needs = Needs.any
-    # A group of people or a situation (pregnancy, children, kidney disease): when a message
-    # names it, this topic wins over general ones ("is RLS common in pregnancy?").
-    context: bool = False
-    # Words people use when telling their story (how it feels, bad nights): in a long message
-    # they count less for this topic unless the question itself is about them.
-    narrative: bool = False
     supplement: bool = False
     answer: str = Field(min_length=40, max_length=MAX_ANSWER_CHARS)
     sources: list[Source] = Field(min_length=1)
@@ -152,21 +139,10 @@ class Smalltalk(_Strict):
     kinds: list[SmalltalkKind] = Field(min_length=1)
 
 
-class Anchors(_Strict):
-    rls: list[str] = Field(min_length=1)
-    body: list[str] = Field(default_factory=list)
-    body_qualifiers: list[str] = Field(default_factory=list)
-    magnesium: list[str] = Field(min_length=1)
-
-
 class Scope(_Strict):
-    anchors: Anchors
-    off_topic: list[str] = Field(default_factory=list)
-    other_medicines: list[str] = Field(default_factory=list)
+    """What the speller and the reminder-request patterns need; the scope itself is learned."""
+
     reminders: list[str] = Field(min_length=1)
-    fallback_topic: str | None = None
-    pairing_topic: str | None = None
-    pairing: list[str] = Field(default_factory=list)
     spellings: dict[str, str] = Field(default_factory=dict)
     chat_words: list[str] = Field(default_factory=list)
 
@@ -206,6 +182,10 @@ class Messages(_Strict):
     supplement_note: str
     welcome: str
     out_of_scope: str
+    safety_line: str  # under answers the bot is not sure of
+    clarify: str  # asks which of two close topics was meant
+    did_you_mean: str  # under an answer with a close second topic
+    caution_divider: str  # between urgent-care advice and the answer, when danger was possible
     reminders_coming: str
     non_text: str
     too_long: str
@@ -266,7 +246,7 @@ class Tips(_Strict):
 class Content(BaseModel):
     """Everything in content/, validated and cross-checked."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     topics: dict[str, Topic]
     safety: Safety
@@ -274,6 +254,7 @@ class Content(BaseModel):
     scope: Scope
     messages: Messages
     tips: Tips
+    training: Training = Training()
 
     def menu(self) -> list[Topic]:
         return sorted(self.topics.values(), key=lambda t: t.menu_order)

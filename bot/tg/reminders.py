@@ -139,8 +139,14 @@ async def time_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
 
 async def _not_an_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, retry: Reply, state: int) -> int:
     """The user wrote something else mid-flow: danger and real questions win over the flow."""
-    reply = responder_of(context).answer(update.effective_message.text)
-    if reply.intent in (Intent.emergency, Intent.topic, Intent.smalltalk):
+    responder = responder_of(context)
+    found = responder.classifier.classify(update.effective_message.text)
+    reply = responder.for_interpretation(found)
+    if (
+        found.intent is Intent.emergency
+        or (found.intent is Intent.topic and found.confident)
+        or (found.intent is Intent.smalltalk)
+    ):
         context.user_data.pop(DRAFT, None)
         await send(update.effective_message, reply)
         return ConversationHandler.END

@@ -1,57 +1,54 @@
-"""Decides what a message is: danger first, then reminders, small talk, and topics.
+"""Decides what a message is, in named stages that can each be tested and explained:
 
-Every decision is made from content/ (topics, safety.yaml, scope.yaml, smalltalk.yaml),
-so editors can correct the bot without touching code.
+1. normalise: lower-case, typo correction against the content's own words, stems;
+2. safety: the editors' danger rules and the learned safety model (safety.py);
+3. reminder requests and small talk: editor-written patterns and phrases;
+4. scope gate: a learned in/out model trained on thousands of everyday and other-health messages;
+5. topic ranker: a learned model over the topics, reading a long story whole and by its questions;
+6. confidence: answer, answer with a safety line, or ask which of two close topics was meant.
+
+A short follow-up ("and citrate?") that cannot stand alone is read together with the previous
+message of the conversation, if there was one a few minutes ago; danger is always read alone.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from rapidfuzz import fuzz, process
-from wordfreq import zipf_frequency
 
-from bot.knowledge.schema import Content, Needs, SafetyRule
-from bot.understanding.matcher import TopicIndex, TopicScore
-from bot.understanding.signals import Signal, parse_alternatives
-from bot.understanding.text import STOPWORDS, Speller, Words, phrase_stems, raw_tokens, stem
+from bot.knowledge.schema import Content
+from bot.understanding.datasets import IN
+from bot.understanding.features import WORD, Features, Featurizer
+from bot.understanding.models import Models, load_models
+from bot.understanding.safety import Level, Rules, SafetyNet, Verdict, sentences
+from bot.understanding.signals import Signal
+from bot.understanding.text import STOPWORDS, Speller, Words, raw_tokens
 
 MAX_READ_CHARS = 2000  # the question is nearly always in the first lines of a long story
-MIN_TOPIC_SCORE = 0.20  # below this nothing fits well enough to answer
-SUBJECT_SPREAD = 4  # an anchor in examples of this many topics names the subject
-CLOSE_EXAMPLE = 0.5  # similarity to an example question that counts as "asked like that"
-FUNCTION_WORD_ZIPF = 5.6  # words this frequent in English ("each", "every", "people") name no subject
+IN_SCOPE = 0.5  # gate probability from which a message is about the bot's subject
+CONFIDENT = 0.45  # ranker probability from which the top topic is answered without a safety line
+CLOSE = 0.12  # two topics this close, both above ALTERNATIVE, are offered as a question
+ALTERNATIVE = 0.25
+FOLLOW_UP_WINDOW = timedelta(minutes=10)  # how long the previous message still frames a new one
+FOLLOW_UP_WORDS = 12  # longer messages stand on their own
+# Openings and words that lean on the previous message: "and citrate?", "what about kids", "is that ok"
+_LEANING = re.compile(
+    r"^(and|or|but|also|so|then|what about|how about|same for|even)\b|\b(it|that|this|those|them|these|one|ones|there)\b"
+)
 SMALLTALK_FILLER = frozenset(
-    {
-        "bot",
-        "there",
-        "so",
-        "much",
-        "again",
-        "very",
-        "please",
-        "you",
-        "guys",
-        "mate",
-        "buddy",
-        "lol",
-        "haha",
-        "dear",
-        "sir",
-        "a",
-        "real",
-        "actually",
-        "just",
-        "really",
-        "the",
-    }
+    """bot there so much again very please you guys mate buddy lol haha dear sir a real actually
+    just really the""".split()
 )
 THANKS_EMOJI = set("👍🙏❤♥😊🙂👌💙💚💜")
-NARRATIVE_DISCOUNT = 0.6  # a story's own description of symptoms and nights, when it asks something else
-QUESTION_FOCUS = 0.6  # in a story with a question in it, how much the question itself counts
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
+SIGN_OFF_KINDS = ("thanks", "goodbye")  # may close a longer message that asks nothing
+CHAT_KINDS = ("greeting", "thanks", "goodbye")  # never the answer to a question
+SIGN_OFF_WORDS = frozenset("thanks thank thx ty cheers bye goodbye ttyl gn".split())
+_QUESTION = re.compile(r"\?|^(what|how|why|when|which|can|could|is|are|does|do|should|will|would|any)\b")
 
 
 class Intent(StrEnum):
@@ -63,67 +60,86 @@ class Intent(StrEnum):
 
 
 @dataclass(frozen=True)
-class Interpretation:
-    intent: Intent
-    topic: str | None = None
-    rule: str | None = None  # safety rule, smalltalk kind, or why it was out of scope
-    score: float = 0.0
-    ranking: tuple[TopicScore, ...] = field(default=(), repr=False, compare=False)
+class Context:
+    """The previous question of a conversation, as far as reading the next message needs it."""
+
+    text: str
+    topic: str | None
+    at: datetime
+    rule: str | None = None  # the safety rule its reply answered, if it was a danger message
 
 
 @dataclass(frozen=True)
-class _Rule:
-    rule: SafetyRule
-    signals: tuple[Signal, ...]
+class Stage:
+    """One stage's decision, for `rls-bot explain`."""
+
+    name: str
+    decision: str
+    scores: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    intent: Intent
+    topic: str | None = None
+    rule: str | None = None  # safety rule (emergency), small-talk kind, or why it was out of scope
+    score: float = 0.0
+    confident: bool = True  # False: the reply carries a safety line and an offer of the topics
+    alternatives: tuple[str, ...] = ()  # close second topics: ask which one was meant
+    caution: bool = False  # danger was possible: urgent-care advice first, then the answer
+    follow_up: bool = False  # read together with the previous message
+    trace: tuple[Stage, ...] = field(default=(), repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """One text through the featurizer: whole and, for a story, sentence by sentence."""
+
+    text: str
+    words: Words
+    whole: Features
+    parts: list[tuple[Words, Features]]
+
+
+def _asks(text: str) -> bool:
+    return any(_QUESTION.search(s.strip().casefold()) for s in re.split(r"[.!\n]+", text) if s.strip())
+
+
+def _contains_phrase(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    return any(tokens[i : i + len(phrase)] == phrase for i in range(len(tokens) - len(phrase) + 1))
 
 
 def _smalltalk_key(tokens: list[str] | tuple[str, ...]) -> str:
     return " ".join(t for t in tokens if t not in SMALLTALK_FILLER)
 
 
-def _subject_stems(content: Content) -> frozenset[str]:
-    """Anchor words used across many topics' examples: they name the subject, not a topic."""
-    every = [
-        a
-        for a in (*content.scope.anchors.rls, *content.scope.anchors.body, *content.scope.anchors.magnesium)
-        if not any(t in STOPWORDS for t in raw_tokens(a))  # "take it" points at magnesium; "take" is no subject
-    ]
-    anchors = {s for a in every for s in phrase_stems(a)}
-    spread: dict[str, set[str]] = {}
-    for topic in content.topics.values():
-        for example in topic.examples:
-            for s in phrase_stems(example):
-                if s in anchors:
-                    spread.setdefault(s, set()).add(topic.id)
-    subject = {s for s, owners in spread.items() if len(owners) >= SUBJECT_SPREAD}
-    for anchor in every:
-        stems = phrase_stems(anchor)
-        if subject.intersection(stems):  # "restless leg syndrome": all of it names the subject
-            subject.update(stems)
-    return frozenset(subject)
+def _top(scores: dict[str, float], n: int = 3) -> tuple[tuple[str, float], ...]:
+    return tuple(sorted(scores.items(), key=lambda kv: -kv[1])[:n])
 
 
 class Classifier:
-    """Built once at start-up from the content; classify() is pure and fast."""
+    """Built once at start-up from the content (models trained or loaded from the cache)."""
 
-    def __init__(self, content: Content) -> None:
-        topics = content.menu()
+    def __init__(self, content: Content, models: Models | None = None, cache: Path | None = None) -> None:
         scope = content.scope
-        chat = {s for w in scope.chat_words for s in phrase_stems(w)}
-        self._subject = _subject_stems(content)
-        self.index = TopicIndex(topics, self._subject, chat)
-        self._needs = {t.id: t.needs for t in topics}
-        safety = content.safety
-        self._rules = [_Rule(r, tuple(Signal.parse(s) for s in r.signals)) for r in safety.rules]
-        self._window = safety.window
-        self._personal = parse_alternatives(safety.personal_markers)
-        self._question = [phrase_stems(q) for q in safety.question_starts.split("|")]
-        self._hypothetical = [phrase_stems(q) for q in safety.hypothetical.split("|")]
-        self._pairing = [Signal.parse(s) for s in content.scope.pairing]
-        self._pairing_topic = content.scope.pairing_topic
-        self._fallback_topic = content.scope.fallback_topic
-        self._negators = parse_alternatives(safety.negators)
-        self._reminders = [Signal.parse(s) for s in content.scope.reminders]
+        self._rules = Rules(content.safety)
+        vocabulary: set[str] = set()
+        texts = [w for t in content.topics.values() for w in (*t.keywords, *t.examples, t.title)]
+        texts += list(scope.chat_words) + list(scope.spellings.values())
+        texts += [p for k in content.smalltalk.kinds for p in k.phrases]
+        for text in texts:
+            vocabulary.update(raw_tokens(text))
+        for signal in [Signal.parse(s) for s in scope.reminders]:
+            vocabulary.update(w for word in signal.words() for w in raw_tokens(word))
+        for word in self._rules.signal_words():
+            vocabulary.update(raw_tokens(word))
+        self.speller = Speller(vocabulary, scope.spellings)
+        self.featurizer = Featurizer(self.speller)
+        self.models = models or load_models(content, self.featurizer, cache)
+        self.safety = SafetyNet(self._rules, self.models.safety)
+        self._window = content.safety.window
+        self._reminders = [Signal.parse(s) for s in scope.reminders]
+        self._topics = set(content.topics)
         self._smalltalk: dict[str, str] = {}
         self._smalltalk_words: dict[str, frozenset[str]] = {}
         for kind in content.smalltalk.kinds:
@@ -134,185 +150,136 @@ class Classifier:
             self._smalltalk_words[kind.id] = (
                 frozenset(t for p in kind.phrases for t in raw_tokens(p)) | SMALLTALK_FILLER
             )
-        self._rls_anchors = [phrase_stems(a) for a in scope.anchors.rls]
-        self._body_anchors = [phrase_stems(a) for a in scope.anchors.body]
-        self._body_qualifiers = {s for a in scope.anchors.body_qualifiers for s in phrase_stems(a)}
-        self._contexts = {t.id: t.context for t in topics}
-        self._narrative = {t.id: t.narrative for t in topics}
-        self._mg_anchors = [phrase_stems(a) for a in scope.anchors.magnesium]
-        self._off_topic = [phrase_stems(a) for a in scope.off_topic]
-        self._other_medicines = [phrase_stems(a) for a in scope.other_medicines]
-        self._neutral = {stem(w) for w in STOPWORDS} | chat
+        self._sign_offs = [
+            (tuple(raw_tokens(p)), k.id)
+            for k in content.smalltalk.kinds
+            if k.id in SIGN_OFF_KINDS
+            for p in k.phrases
+            if SIGN_OFF_WORDS.intersection(raw_tokens(p))
+        ]
 
-        vocabulary: set[str] = set()
-        texts = [w for t in topics for w in (*t.keywords, *t.examples, t.title)]
-        texts += [*scope.anchors.rls, *scope.anchors.body, *scope.anchors.magnesium, *scope.off_topic]
-        texts += list(scope.other_medicines)
-        texts += list(scope.chat_words) + list(scope.spellings.values())
-        texts += [p for k in content.smalltalk.kinds for p in k.phrases]
-        texts += [safety.personal_markers.replace("|", " "), safety.negators.replace("|", " ")]
-        for text in texts:
-            vocabulary.update(raw_tokens(text))
-        for signal in [s for r in self._rules for s in r.signals] + self._reminders:
-            vocabulary.update(w for word in signal.words() for w in raw_tokens(word))
-        self.speller = Speller(vocabulary, scope.spellings)
+    # -- stages ------------------------------------------------------------------------------
 
-    # -- the pieces, in the order classify() asks them ------------------------------------
+    def _read(self, text: str) -> _Reading:
+        text = text[:MAX_READ_CHARS]
+        pieces = sentences(text)
+        pieces = pieces if len(pieces) >= 2 else []
+        features = self.featurizer.features([text, *pieces])
+        words = self.speller.words(text)
+        parts = [(self.speller.words(p), f) for p, f in zip(pieces, features[1:], strict=True)]
+        return _Reading(text, words, features[0], parts)
 
-    def _general_question(self, words: Words) -> bool:
-        """A question about nobody in particular: 'can magnesium cause chest pain?'."""
-        if any(s in self._personal for s in words.stems):
-            return False
-        stems = words.stems
-        return any(stems[: len(q)] == q for q in self._question if q) or any(
-            self._contains(stems, [q]) for q in self._question if len(q) > 1
-        )
-
-    def _danger(self, words: Words) -> str | None:
-        general = self._general_question(words)
-        hypothetical = self._contains(words.stems, self._hypothetical)
-        for entry in self._rules:
-            if entry.rule.personal and general:
-                continue
-            if entry.rule.hypothetical_ok and hypothetical:
-                continue
-            negators = self._negators if entry.rule.negatable else frozenset()
-            if any(sig.matches(words, self._window, negators) for sig in entry.signals):
-                return entry.rule.id
-        return None
-
-    def _smalltalk_kind(self, words: Words) -> str | None:
+    def _smalltalk_kind(self, words: Words, text: str) -> str | None:
         key = _smalltalk_key(words.tokens)
-        if not key or len(key.split()) > 6:
+        if not key:
             return None
         if key in self._smalltalk:
             return self._smalltalk[key]
-        for kind, known in self._smalltalk_words.items():
-            if all(t in known or t in STOPWORDS for t in words.tokens):  # "thanks so much, that helps"
+        asking = _asks(text) and "?" in text  # "morning or night?" is a question, not a greeting
+        if len(key.split()) <= 6:
+            for kind, known in self._smalltalk_words.items():
+                if asking and kind in CHAT_KINDS:
+                    continue
+                if all(t in known or t in STOPWORDS for t in words.tokens):  # "thanks so much, that helps"
+                    return kind
+            choices = [p for p, k in self._smalltalk.items() if not (asking and k in CHAT_KINDS)]
+            found = process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=88)
+            if found:
+                return self._smalltalk[found[0]]
+        if _asks(text):
+            return None
+        # "walked round the house and it's easing, thanks!": a sign-off after a statement
+        for phrase, kind in self._sign_offs:
+            if _contains_phrase(words.tokens, phrase):
                 return kind
-        found = process.extractOne(key, list(self._smalltalk), scorer=fuzz.ratio, score_cutoff=88)
-        return self._smalltalk[found[0]] if found else None
+        return None
 
-    @staticmethod
-    def _contains(stems: tuple[str, ...], phrases: list[tuple[str, ...]]) -> bool:
-        present = set(stems)
-        return any(
-            stems[i : i + len(p)] == p for p in phrases if p and p[0] in present for i in range(len(stems) - len(p) + 1)
-        )
+    def _in_scope(self, reading: _Reading) -> float:
+        """The gate: the whole message, or the sentences that ask something, about our subject."""
+        asked = [f for w, f in self._asking(reading)]
+        return max(self.models.gate.probabilities(f)[IN] for f in [reading.whole, *asked])
 
-    def _foreign(self, words: Words, topic: str) -> list[str]:
-        """Words of the message that neither this topic nor everyday English account for."""
-        vocabulary = self.index.vocabulary(topic)
+    def _asking(self, reading: _Reading) -> list[tuple[Words, Features]]:
         return [
-            s
-            for s, t in zip(words.stems, words.tokens, strict=True)
-            if t not in STOPWORDS
-            and s not in self._neutral
-            and s not in vocabulary
-            and zipf_frequency(t, "en") < FUNCTION_WORD_ZIPF
+            (w, f)
+            for (w, f), text in zip(reading.parts, sentences(reading.text), strict=False)
+            if _QUESTION.search(text.casefold())
         ]
 
-    def _medicine_or_context(self, ranking: tuple[TopicScore, ...]) -> bool:
-        """A keyword of the interactions topic or of a context topic (pregnancy, kidneys, children)."""
-        return any(
-            (c.topic == self._pairing_topic or self._contexts.get(c.topic)) and self._specific(c) for c in ranking
-        )
+    def _rank(self, reading: _Reading) -> dict[str, float]:
+        """Topic probabilities; in a story, the sentences that ask count as much as the whole."""
+        whole = self.models.ranker.probabilities(reading.whole)
+        asked = self._asking(reading)
+        if not asked:
+            return {t: p for t, p in whole.items() if t in self._topics}
+        focus = [self.models.ranker.probabilities(f) for _, f in asked]
+        blended = {t: (p + sum(f[t] for f in focus) / len(focus)) / 2 for t, p in whole.items()}
+        return {t: p for t, p in blended.items() if t in self._topics}
 
-    def _specific(self, candidate: TopicScore) -> bool:
-        """True when a keyword beyond the subject words ("magnesium", "RLS") matched."""
-        return any(any(s not in self._subject and s not in STOPWORDS for s in k) for k in candidate.keywords)
+    # -- the decision ------------------------------------------------------------------------
 
-    def _choose(self, words: Words, ranking: tuple[TopicScore, ...]) -> tuple[str | None, str]:
-        """The best topic this message may be answered with, or None and the reason why not."""
-        has_body = self._contains(words.stems, self._body_anchors)
-        names_rls = self._contains(words.stems, self._rls_anchors) or (
-            has_body and any(s in self._body_qualifiers for s in words.stems)  # "legs so restless"
-        )
-        has_rls = names_rls or has_body
-        has_mg = self._contains(words.stems, self._mg_anchors)
-        off_topic = self._contains(words.stems, self._off_topic)
-        other_medicine = self._contains(words.stems, self._other_medicines)
-        context = any(self._contexts.get(c.topic) and self._specific(c) for c in ranking)
-        if (
-            has_mg
-            and not context
-            and self._pairing_topic
-            and any(sig.matches(words, self._window) for sig in self._pairing)
-        ):
-            unlisted = other_medicine or (not off_topic and bool(self._foreign(words, self._pairing_topic)))
-            if unlisted:  # "can I take magnesium with amoxicillin / my statin?" (not "with vitamin D")
-                return self._pairing_topic, ""
-        if not names_rls and (off_topic or other_medicine) and not (has_mg and self._medicine_or_context(ranking)):
-            # "magnesium for migraines" is declined; "doxycycline for acne, and my magnesium?" is not
-            return None, "off-topic-subject"
-        allowed = {Needs.nothing} | ({Needs.any} if has_rls or has_mg else set())
-        allowed |= {Needs.rls} if has_rls else set()
-        for candidate in ranking:
-            if candidate.score < MIN_TOPIC_SCORE:
-                break
-            if self._needs[candidate.topic] not in allowed:
-                continue
-            if names_rls or (has_mg and has_body):  # "RLS", "legs so restless", "magnesium for my legs"
-                return candidate.topic, ""
-            foreign = self._foreign(words, candidate.topic)
-            if has_rls and not has_mg:
-                # "legs" alone is not RLS: "my legs hurt after hiking" needs an RLS-specific word
-                if foreign and not self._specific(candidate):
-                    return None, "unknown-subject"
-                return candidate.topic, ""
-            if foreign and not has_mg:
-                return None, "unknown-subject"
-            if not has_mg and not self._specific(candidate):
-                # "how do I lower my blood pressure" is like an overdose example only once the
-                # example's "magnesium" is set aside: without it, a keyword must say which topic
-                return None, "weak-match"
-            if foreign and not self._specific(candidate) and candidate.example_score < CLOSE_EXAMPLE:
-                # "magnesium for hair growth": only the subject word fits, the rest is foreign
-                return None, "unknown-subject"
-            return candidate.topic, ""
-        if names_rls and self._fallback_topic:  # about RLS, but no topic fits: the general answer
-            return self._fallback_topic, ""
-        return None, "no-match"
-
-    def _rank(self, text: str, words: Words) -> tuple[TopicScore, ...]:
-        """Rank topics; in a story, the sentences that ask something weigh most."""
-        ranking = self.index.rank(words)
-        sentences = [m.group(0) for m in _SENTENCE.finditer(text)]
-        asked = " ".join(x for x in sentences if "?" in x)
-        if len(sentences) < 2 or not asked:
-            return tuple(ranking)
-        focused_ranking = self.index.rank(self.speller.words(asked))
-        if not focused_ranking or not focused_ranking[0].keywords or focused_ranking[0].score < MIN_TOPIC_SCORE:
-            return tuple(ranking)  # "What's happening?" says nothing: the story decides
-        focused = {r.topic: r for r in focused_ranking}
-        merged = []
-        for whole in ranking:
-            part = focused.get(whole.topic)
-            story = whole.score * (NARRATIVE_DISCOUNT if self._narrative.get(whole.topic) else 1.0)
-            score = (1 - QUESTION_FOCUS) * story + QUESTION_FOCUS * (part.score if part else 0.0)
-            merged.append(replace(whole, score=score))
-        merged.sort(key=lambda r: -r.score)
-        return tuple(merged)
-
-    # -- the decision ----------------------------------------------------------------------
-
-    def classify(self, text: str) -> Interpretation:
-        words = self.speller.words(text[:MAX_READ_CHARS])
-        if not words.tokens:
+    def classify(self, text: str, context: Context | None = None, now: datetime | None = None) -> Interpretation:
+        reading = self._read(text)
+        trace: list[Stage] = [Stage("normalise", " ".join(reading.words.tokens)[:200])]
+        if not reading.words.tokens:
             if any(ch in THANKS_EMOJI for ch in text):
-                return Interpretation(Intent.smalltalk, rule="thanks")
-            return Interpretation(Intent.out_of_scope, rule="empty")
-        danger = self._danger(words)
-        if danger:
-            return Interpretation(Intent.emergency, rule=danger, score=1.0)
-        if any(sig.matches(words, self._window) for sig in self._reminders):
-            return Interpretation(Intent.reminders, score=1.0)
-        kind = self._smalltalk_kind(words)
+                return Interpretation(Intent.smalltalk, rule="thanks", trace=(*trace, Stage("smalltalk", "thanks")))
+            return Interpretation(Intent.out_of_scope, rule="empty", trace=(*trace, Stage("normalise", "empty")))
+        verdict = self.safety.check(reading.words, reading.whole, reading.parts)
+        trace.append(
+            Stage(
+                "safety",
+                f"{verdict.level} {verdict.rule} by {verdict.by}" if verdict else "no danger",
+                (("danger", verdict.score),) if verdict else (),
+            )
+        )
+        if verdict is not None and verdict.level is Level.emergency:
+            return Interpretation(Intent.emergency, rule=verdict.rule, score=verdict.score, trace=tuple(trace))
+        if any(sig.matches(reading.words, self._window) for sig in self._reminders):
+            return Interpretation(Intent.reminders, score=1.0, trace=(*trace, Stage("reminders", "request")))
+        kind = self._smalltalk_kind(reading.words, reading.text)
         if kind:
-            return Interpretation(Intent.smalltalk, rule=kind, score=1.0)
-        ranking = self._rank(text[:MAX_READ_CHARS], words)
-        topic, reason = self._choose(words, ranking)
-        score = ranking[0].score if ranking else 0.0
-        if topic is None:
-            return Interpretation(Intent.out_of_scope, rule=reason, score=score, ranking=ranking)
-        return Interpretation(Intent.topic, topic=topic, score=score, ranking=ranking)
+            return Interpretation(Intent.smalltalk, rule=kind, score=1.0, trace=(*trace, Stage("smalltalk", kind)))
+        found = self._understand(reading, trace)
+        if context is not None and self._follows(found, reading, context, now):
+            if context.rule and verdict is None:  # after a danger message, its urgent-care advice comes first
+                trace.append(Stage("context", f"follows a danger message: {context.rule}"))
+                verdict = Verdict(context.rule, Level.caution, "context", 0.0)
+            trace.append(Stage("context", "read together with the previous question"))
+            joined = self._understand(self._read(f"{context.text.rstrip('.?! ')}. {text}"), trace)
+            if joined.intent is Intent.topic:
+                found = replace(joined, follow_up=True)
+        if verdict is not None:  # caution: the urgent-care advice comes first, then this answer
+            topic = found.topic if found.intent is Intent.topic else None
+            found = replace(found, intent=Intent.emergency, rule=verdict.rule, caution=True, topic=topic)
+        return replace(found, trace=tuple(trace))
+
+    def _follows(self, found: Interpretation, reading: _Reading, context: Context, now: datetime | None) -> bool:
+        """Does this message lean on the previous one? Short, recent, and either unclear alone or
+        worded as a continuation; a clear new question stands on its own."""
+        if len(reading.words.tokens) > FOLLOW_UP_WORDS:
+            return False
+        if now is not None and now - context.at > FOLLOW_UP_WINDOW:
+            return False
+        unclear = found.intent is not Intent.topic or not found.confident
+        return unclear or bool(_LEANING.search(" ".join(reading.words.tokens)))
+
+    def _understand(self, reading: _Reading, trace: list[Stage]) -> Interpretation:
+        if not self.models.gate.known(reading.whole, WORD):  # "xyzzy plugh": not one word it knows
+            trace.append(Stage("scope gate", "no known words"))
+            return Interpretation(Intent.out_of_scope, rule="unknown-words")
+        inside = self._in_scope(reading)
+        trace.append(Stage("scope gate", "in scope" if inside >= IN_SCOPE else "out of scope", (("in", inside),)))
+        ranking = self._rank(reading)
+        top = _top(ranking)
+        trace.append(Stage("ranker", top[0][0] if top else "-", top))
+        if inside < IN_SCOPE or not top:
+            return Interpretation(Intent.out_of_scope, rule="off-topic", score=inside)
+        (best, p1), *rest = top
+        close = tuple(t for t, p in rest if p >= ALTERNATIVE and p1 - p < CLOSE)
+        confident = p1 >= CONFIDENT
+        trace.append(Stage("confidence", "ask" if close else ("answer" if confident else "answer, low confidence")))
+        return Interpretation(Intent.topic, best, score=p1, confident=confident, alternatives=close)
+
+    def explain(self, text: str, context: Context | None = None) -> list[Stage]:
+        return list(self.classify(text, context).trace)

@@ -13,9 +13,10 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from wordfreq import zipf_frequency
 
-NUMBER = "<n>"  # 0-9
-MANY = "<many>"  # 10 and up: "took 30 pills" reads differently from "took 2 pills"
-MANY_FROM = 10
+NUMBER = "<n>"  # 0-4
+SEVERAL = "<several>"  # 5-9: "took 8 pills" is not "took 2 pills"
+MANY = "<many>"  # 10 and up: "took 30 pills"
+SEVERAL_FROM, MANY_FROM = 5, 10
 # Words so frequent they say nothing about the topic. Negations ("no", "not", "dont") are
 # kept out on purpose: they change what a message means.
 STOPWORDS = frozenset(
@@ -47,6 +48,7 @@ _JOINED = {
 }
 _OVERDOSED = re.compile(r"\bod(?:'d|'ed|ed)\b")  # "I OD'd": the apostrophe would leave "odd"
 _TOKEN = re.compile(r"[^\W_]+")
+_STRETCHED = re.compile(r"([a-z])\1{2,}")  # "hiii", "sooo", "thxxx": one letter said longer
 _STEMMER = snowballstemmer.stemmer("english")
 
 
@@ -76,11 +78,14 @@ def clean(text: str) -> str:
     text = _OVERDOSED.sub("overdosed", text)
     text = text.replace("'", "").replace("+", " with ").replace("&", " and ")
     text = _SPLIT_NEGATION.sub(lambda m: _JOINED[m.group(1)], text)
+    text = _STRETCHED.sub(r"\1", text)
     return _UNIT.sub(r"\1 \2", text)
 
 
 def _number(token: str) -> str:
-    return MANY if len(token) > 6 or int(token) >= MANY_FROM else NUMBER
+    if len(token) > 6 or int(token) >= MANY_FROM:
+        return MANY
+    return SEVERAL if int(token) >= SEVERAL_FROM else NUMBER
 
 
 def raw_tokens(text: str) -> list[str]:
@@ -128,7 +133,7 @@ class Speller:
     def correct(self, word: str) -> str:
         if word in self.spellings:
             return self.spellings[word]
-        if word in self.known or word in (NUMBER, MANY):
+        if word in self.known or word in (NUMBER, SEVERAL, MANY):
             return word
         cached = self._cache.get(word)
         if cached is not None:
@@ -150,7 +155,7 @@ class Speller:
             corrected = self.correct(token)
             tokens.extend(corrected.split())
         stems = tuple(stem(t) for t in tokens)
-        unknown = tuple(t for t in tokens if t not in self.known and t not in (NUMBER, MANY))
+        unknown = tuple(t for t in tokens if t not in self.known and t not in (NUMBER, SEVERAL, MANY))
         return Words(tuple(tokens), stems, unknown)
 
 

@@ -1,0 +1,73 @@
+"""The labelled messages each model learns from, gathered from content/.
+
+Three models, three views of the same material:
+- the gate: is this message about the bot's subject at all ("in") or not ("out")?
+- the ranker: which topic answers it (in-scope messages only)?
+- the safety model: which danger, if any? Danger categories compete with every topic and with
+  "out of scope", so a worried caregiver's question about ropinirole is explained by its topic
+  instead of looking like danger for want of an alternative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.knowledge.schema import Content
+from bot.knowledge.training import NEAR_MISS
+
+IN, OUT = "in", "out"
+OUT_OF_SCOPE = "out_of_scope"
+DANGER = "danger:"  # prefix of the safety model's danger classes
+SAFE = "near-miss"  # the safety model's class for danger-sounding but ordinary messages
+
+
+@dataclass(frozen=True)
+class Sample:
+    text: str
+    label: str
+    source: str  # the file it came from: cross-validation holds out whole files (writers)
+
+
+def topic_samples(content: Content) -> list[Sample]:
+    """Every in-scope message with its topic: examples, keywords and titles, labelled sets."""
+    samples = []
+    for topic in content.topics.values():
+        source = f"topics/{topic.id}.yaml"
+        samples += [Sample(text, topic.id, source) for text in (*topic.examples, *topic.keywords, topic.title)]
+    for example in content.training.labelled:
+        if example.topics and example.topics[0] in content.topics:
+            samples.append(Sample(example.message, example.topics[0], example.where.file.name))
+    return samples
+
+
+def off_topic_samples(content: Content) -> list[Sample]:
+    samples = [Sample(line.text, OUT_OF_SCOPE, line.file.name) for line in content.training.off_topic]
+    for example in content.training.labelled:
+        if example.intent == OUT_OF_SCOPE:
+            samples.append(Sample(example.message, OUT_OF_SCOPE, example.where.file.name))
+    return samples
+
+
+def danger_samples(content: Content) -> list[Sample]:
+    """Danger messages by rule, and near misses that must get the normal answer."""
+    samples = []
+    for rule, line in content.training.danger:
+        label = SAFE if rule == NEAR_MISS else DANGER + rule
+        samples.append(Sample(line.text, label, line.file.name))
+    for example in content.training.labelled:
+        if example.intent == "emergency" and example.label:
+            samples.append(Sample(example.message, DANGER + example.label, example.where.file.name))
+    return samples
+
+
+def gate_set(content: Content) -> list[Sample]:
+    inside = [Sample(s.text, IN, s.source) for s in topic_samples(content)]
+    return inside + [Sample(s.text, OUT, s.source) for s in off_topic_samples(content)]
+
+
+def ranker_set(content: Content) -> list[Sample]:
+    return topic_samples(content)
+
+
+def safety_set(content: Content) -> list[Sample]:
+    return topic_samples(content) + off_topic_samples(content) + danger_samples(content)

@@ -1,0 +1,180 @@
+"""Linear models over message features: trained with scikit-learn, answered with numpy.
+
+Training uses scikit-learn's LogisticRegression, imported only when a model must be (re)built:
+importing scikit-learn costs more than a second, which would be most of the start-up budget.
+A trained model is a few arrays (vocabulary, idf, coefficients), kept in a cache keyed by a hash
+of everything it was trained from, so a restart with unchanged content loads it in milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.understanding.features import Features, sublinear
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 4  # bump when features or training change, so old caches are not reused
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """What a model is trained with; part of the cache key."""
+
+    c: float = 10.0  # inverse regularisation strength
+    dense_weight: float = 1.0  # how much the embedding counts beside the sparse terms
+    min_count: int = 2  # a term must appear in this many training messages
+    class_weight: str | None = "balanced"
+    skip: tuple[str, ...] = ()  # term prefixes this model does not read (features.STYLE_PREFIXES)
+    normalise: bool = True  # False: evidence adds up, so a long story keeps the weight of its key words
+    intercept: bool = True  # False: a message with no evidence either way sits on the boundary
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    classes: tuple[str, ...]
+    vocabulary: dict[str, int]
+    idf: np.ndarray  # per vocabulary column
+    coef: np.ndarray  # (classes or 1) x (vocabulary + dense)
+    intercept: np.ndarray
+    dense_weight: float
+    normalise: bool = True
+
+    # -- answering -----------------------------------------------------------------------
+
+    def _sparse(self, features: Features) -> tuple[np.ndarray, np.ndarray]:
+        pairs = [(self.vocabulary[t], sublinear(n)) for t, n in features.terms.items() if t in self.vocabulary]
+        if not pairs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        columns = np.fromiter((c for c, _ in pairs), dtype=np.int64, count=len(pairs))
+        values = np.fromiter((v for _, v in pairs), dtype=np.float32, count=len(pairs)) * self.idf[columns]
+        if not self.normalise:
+            return columns, values / 10.0
+        norm = float(np.linalg.norm(values))
+        return columns, values / norm if norm else values
+
+    def known(self, features: Features, prefix: str = "") -> int:
+        """How many of the message's terms (of one kind) this model has seen: none means it cannot judge."""
+        return sum(1 for t in features.terms if t.startswith(prefix) and t in self.vocabulary)
+
+    def decision(self, features: Features) -> np.ndarray:
+        columns, values = self._sparse(features)
+        width = len(self.vocabulary)
+        scores = self.coef[:, columns] @ values if len(columns) else np.zeros(self.coef.shape[0], np.float32)
+        scores = scores + self.coef[:, width:] @ (features.dense * self.dense_weight) + self.intercept
+        return scores
+
+    def probabilities(self, features: Features) -> dict[str, float]:
+        """Class -> probability; a binary model gives its positive class (classes[1]) and the other."""
+        scores = self.decision(features)
+        if len(self.classes) == 2 and scores.shape[0] == 1:
+            positive = 1.0 / (1.0 + math.exp(-float(scores[0])))
+            return {self.classes[0]: 1.0 - positive, self.classes[1]: positive}
+        shifted = np.exp(scores - scores.max())
+        shares = shifted / shifted.sum()
+        return {c: float(p) for c, p in zip(self.classes, shares, strict=True)}
+
+    # -- storing ----------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+        meta = json.dumps(
+            {
+                "classes": list(self.classes),
+                "terms": terms,
+                "dense_weight": self.dense_weight,
+                "normalise": self.normalise,
+            }
+        )
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
+            np.savez_compressed(
+                handle,
+                meta=np.frombuffer(meta.encode(), dtype=np.uint8),
+                idf=self.idf,
+                coef=self.coef,
+                intercept=self.intercept,
+            )
+        os.replace(handle.name, path)  # readers never see half a file
+
+    @classmethod
+    def load(cls, path: Path) -> LinearModel:
+        with np.load(path) as data:
+            meta = json.loads(data["meta"].tobytes().decode())
+            return cls(
+                classes=tuple(meta["classes"]),
+                vocabulary={t: i for i, t in enumerate(meta["terms"])},
+                idf=data["idf"],
+                coef=data["coef"],
+                intercept=data["intercept"],
+                dense_weight=float(meta["dense_weight"]),
+                normalise=bool(meta["normalise"]),
+            )
+
+
+# -- training ---------------------------------------------------------------------------------
+
+
+def _vocabulary(samples: Sequence[Features], hyper: Hyper) -> tuple[dict[str, int], np.ndarray]:
+    documents: dict[str, int] = {}
+    for sample in samples:
+        for term in sample.terms:
+            documents[term] = documents.get(term, 0) + 1
+    kept = sorted(t for t, n in documents.items() if n >= hyper.min_count and not t.startswith(hyper.skip))
+    total = len(samples)
+    idf = np.array([math.log((1 + total) / (1 + documents[t])) + 1.0 for t in kept], dtype=np.float32)
+    return {t: i for i, t in enumerate(kept)}, idf
+
+
+def matrix(model: LinearModel, samples: Sequence[Features]):
+    """The training matrix, built with the very code that answers (LinearModel._sparse)."""
+    from scipy import sparse
+
+    pieces = [model._sparse(sample) for sample in samples]
+    counts = np.fromiter((len(c) for c, _ in pieces), dtype=np.int64, count=len(pieces))
+    rows = np.repeat(np.arange(len(pieces)), counts)
+    cols = np.concatenate([c for c, _ in pieces]) if pieces else np.zeros(0, np.int64)
+    vals = np.concatenate([v for _, v in pieces]) if pieces else np.zeros(0, np.float32)
+    width = len(model.vocabulary)
+    terms = sparse.csr_matrix((vals, (rows, cols)), shape=(len(samples), width), dtype=np.float32)
+    dense = np.vstack([s.dense for s in samples]) * model.dense_weight
+    return sparse.hstack([terms, sparse.csr_matrix(dense)]).tocsr()
+
+
+def train(samples: Sequence[Features], labels: Sequence[str], hyper: Hyper = Hyper()) -> LinearModel:
+    """Fit a logistic regression; imports scikit-learn here, and only here."""
+    from sklearn.linear_model import LogisticRegression
+
+    vocabulary, idf = _vocabulary(samples, hyper)
+    shell = LinearModel((), vocabulary, idf, np.zeros((0, 0)), np.zeros(0), hyper.dense_weight, hyper.normalise)
+    features = matrix(shell, samples)
+    fitted = LogisticRegression(
+        C=hyper.c, max_iter=1000, tol=1e-3, class_weight=hyper.class_weight, fit_intercept=hyper.intercept
+    )
+    fitted.fit(features, list(labels))
+    return LinearModel(
+        classes=tuple(str(c) for c in fitted.classes_),
+        vocabulary=vocabulary,
+        idf=idf,
+        coef=fitted.coef_.astype(np.float32),
+        intercept=np.asarray(fitted.intercept_, dtype=np.float32).reshape(-1),
+        dense_weight=hyper.dense_weight,
+        normalise=hyper.normalise,
+    )
+
+
+def fingerprint(name: str, texts: Sequence[str], labels: Sequence[str], hyper: Hyper) -> str:
+    digest = hashlib.sha256(f"{name}|{FORMAT_VERSION}|{hyper}".encode())
+    for text, label in zip(texts, labels, strict=True):
+        digest.update(f"{label}\t{text}\n".encode())
+    return digest.hexdigest()[:24]

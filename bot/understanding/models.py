@@ -1,0 +1,93 @@
+"""The three trained models, built from content/ or loaded from the cache.
+
+A model is retrained only when what it learns from changes: the cache key hashes the training
+messages, their labels, the hyper-parameters and the feature format. Editors therefore never run a
+training step by hand; the first start after an edit trains (a few seconds) and later starts load.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.knowledge.schema import Content
+from bot.understanding import datasets
+from bot.understanding.datasets import Sample
+from bot.understanding.features import STYLE_PREFIXES, Features, Featurizer
+from bot.understanding.linear import Hyper, LinearModel, fingerprint, train
+
+log = logging.getLogger(__name__)
+
+GATE = Hyper(c=10.0, skip=STYLE_PREFIXES, normalise=False)  # the gate judges the subject, not the phrasing
+RANKER = Hyper(c=10.0)
+SAFETY = Hyper(c=10.0)
+
+
+def default_cache_dir() -> Path:
+    """RLS_BOT_CACHE, else $XDG_CACHE_HOME/rls-bot, else ~/.cache/rls-bot."""
+    if os.environ.get("RLS_BOT_CACHE"):
+        return Path(os.environ["RLS_BOT_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rls-bot"
+
+
+@dataclass(frozen=True)
+class Models:
+    gate: LinearModel  # "in" / "out" of the bot's subject
+    ranker: LinearModel  # topic ids
+    safety: LinearModel  # danger:<rule>, topic ids, out_of_scope, near-miss
+
+
+class _FeatureMemo:
+    """Features of each training text, computed once although several models read it."""
+
+    def __init__(self, featurizer: Featurizer) -> None:
+        self._featurizer = featurizer
+        self._done: dict[str, Features] = {}
+
+    def __call__(self, texts: list[str]) -> list[Features]:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._done))
+        if missing:
+            self._done.update(zip(missing, self._featurizer.features(missing), strict=True))
+        return [self._done[t] for t in texts]
+
+
+def _build(name: str, samples: list[Sample], hyper: Hyper, features: _FeatureMemo, cache: Path | None) -> LinearModel:
+    texts = [s.text for s in samples]
+    labels = [s.label for s in samples]
+    key = fingerprint(name, texts, labels, hyper)
+    path = cache / f"{name}-{key}.npz" if cache else None
+    if path is not None and path.exists():
+        try:
+            return LinearModel.load(path)
+        except (OSError, ValueError, KeyError) as exc:  # a damaged cache file is rebuilt, not fatal
+            log.warning("model cache %s unreadable (%s); retraining", path.name, type(exc).__name__)
+    started = time.perf_counter()
+    model = train(features(texts), labels, hyper)
+    log.info("trained the %s model on %d messages in %.1f s", name, len(samples), time.perf_counter() - started)
+    if path is not None:
+        try:
+            model.save(path)
+        except OSError as exc:  # a read-only cache only costs the next start a retrain
+            log.warning("could not write the model cache (%s); it will be retrained next start", exc.strerror)
+    return model
+
+
+def load_models(
+    content: Content,
+    featurizer: Featurizer,
+    cache: Path | None = None,
+    *,
+    builder: Callable[..., LinearModel] = _build,
+) -> Models:
+    cache = cache if cache is not None else default_cache_dir()
+    features = _FeatureMemo(featurizer)
+    return Models(
+        gate=builder("gate", datasets.gate_set(content), GATE, features, cache),
+        ranker=builder("ranker", datasets.ranker_set(content), RANKER, features, cache),
+        safety=builder("safety", datasets.safety_set(content), SAFETY, features, cache),
+    )
