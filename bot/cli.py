@@ -14,7 +14,8 @@ from bot import logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.knowledge import Content, ContentError, load_content
 from bot.replies import Reply, Responder, parse_action
-from bot.understanding import Context, Intent
+from bot.understanding import Context
+from bot.understanding.classifier import remember
 
 SNAPSHOT = Path("tests/eval/snapshot.tsv")
 
@@ -53,8 +54,7 @@ def _ask_conversation(responder: Responder, text: str, as_json: bool, out: TextI
             continue
         found = responder.classifier.classify(message, context, now)
         reply = responder.for_interpretation(found)
-        if found.intent in (Intent.topic, Intent.emergency):
-            context = Context(message, found.topic, now)
+        context = remember(found, message, now, context)
         now += timedelta(seconds=30)
         out.write(_record(message, reply) + "\n" if as_json else f"you> {message}\nbot> {reply.plain()}\n\n")
         out.flush()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.knowledge.training import read_labelled
 from bot.understanding import Classifier, Context, Intent, Interpretation
+from bot.understanding.classifier import remember
 
 TURN_GAP = timedelta(seconds=30)  # time between two turns of an evaluated conversation
 
@@ -66,18 +67,9 @@ def interpret(classifier: Classifier, example: Example) -> Interpretation:
     now = datetime(2026, 1, 1, 12, tzinfo=UTC)
     context: Context | None = None
     for turn in example.before:
-        context = next_context(classifier.classify(turn, context, now), turn, now, context)
+        context = remember(classifier.classify(turn, context, now), turn, now, context)
         now += TURN_GAP
     return classifier.classify(example.message, context, now)
-
-
-def next_context(found: Interpretation, text: str, now: datetime, before: Context | None) -> Context | None:
-    """What a chat remembers after a message: the last question answered, or a danger message."""
-    if found.intent is Intent.emergency and not found.caution:
-        return Context(text, None, now, rule=found.rule)
-    if found.intent in (Intent.topic, Intent.emergency) and found.topic:
-        return Context(text if not found.follow_up or before is None else f"{before.text}. {text}", found.topic, now)
-    return before
 
 
 def is_right(example: Example, got: Interpretation) -> bool:

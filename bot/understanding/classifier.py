@@ -69,6 +69,16 @@ class Context:
     rule: str | None = None  # the safety rule its reply answered, if it was a danger message
 
 
+def remember(found: Interpretation, text: str, now: datetime, before: Context | None) -> Context | None:
+    """What a chat keeps after a message, to read the next one: the last question answered (joined
+    with the one before when it was a follow-up), and the safety rule if danger was met."""
+    if found.intent not in (Intent.topic, Intent.emergency):
+        return before
+    joined = f"{before.text}. {text}" if found.follow_up and before is not None else text
+    rule = found.rule if found.intent is Intent.emergency else None
+    return Context(joined[-MAX_READ_CHARS:], found.topic, now, rule=rule)
+
+
 @dataclass(frozen=True)
 class Stage:
     """One stage's decision, for `rls-bot explain`."""
@@ -206,14 +216,15 @@ class Classifier:
             if _QUESTION.search(text.casefold())
         ]
 
-    def _rank(self, reading: _Reading) -> dict[str, float]:
-        """Topic probabilities; in a story, the sentences that ask count as much as the whole."""
+    def _rank(self, reading: _Reading, focus: _Reading | None = None) -> dict[str, float]:
+        """Topic probabilities. The asking part counts as much as the whole: in a story, the
+        sentences that ask; in a follow-up read with the previous question, the new message."""
         whole = self.models.ranker.probabilities(reading.whole)
-        asked = self._asking(reading)
+        asked = [focus.whole] if focus is not None else [f for _, f in self._asking(reading)]
         if not asked:
             return {t: p for t, p in whole.items() if t in self._topics}
-        focus = [self.models.ranker.probabilities(f) for _, f in asked]
-        blended = {t: (p + sum(f[t] for f in focus) / len(focus)) / 2 for t, p in whole.items()}
+        focused = [self.models.ranker.probabilities(f) for f in asked]
+        blended = {t: (p + sum(f[t] for f in focused) / len(focused)) / 2 for t, p in whole.items()}
         return {t: p for t, p in blended.items() if t in self._topics}
 
     # -- the decision ------------------------------------------------------------------------
@@ -246,7 +257,7 @@ class Classifier:
                 trace.append(Stage("context", f"follows a danger message: {context.rule}"))
                 verdict = Verdict(context.rule, Level.caution, "context", 0.0)
             trace.append(Stage("context", "read together with the previous question"))
-            joined = self._understand(self._read(f"{context.text.rstrip('.?! ')}. {text}"), trace)
+            joined = self._understand(self._read(f"{context.text.rstrip('.?! ')}. {text}"), trace, focus=reading)
             if joined.intent is Intent.topic:
                 found = replace(joined, follow_up=True)
         if verdict is not None:  # caution: the urgent-care advice comes first, then this answer
@@ -264,13 +275,13 @@ class Classifier:
         unclear = found.intent is not Intent.topic or not found.confident
         return unclear or bool(_LEANING.search(" ".join(reading.words.tokens)))
 
-    def _understand(self, reading: _Reading, trace: list[Stage]) -> Interpretation:
+    def _understand(self, reading: _Reading, trace: list[Stage], focus: _Reading | None = None) -> Interpretation:
         if not self.models.gate.known(reading.whole, WORD):  # "xyzzy plugh": not one word it knows
             trace.append(Stage("scope gate", "no known words"))
             return Interpretation(Intent.out_of_scope, rule="unknown-words")
         inside = self._in_scope(reading)
         trace.append(Stage("scope gate", "in scope" if inside >= IN_SCOPE else "out of scope", (("in", inside),)))
-        ranking = self._rank(reading)
+        ranking = self._rank(reading, focus)
         top = _top(ranking)
         trace.append(Stage("ranker", top[0][0] if top else "-", top))
         if inside < IN_SCOPE or not top:

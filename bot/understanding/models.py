@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 GATE = Hyper(c=10.0, skip=STYLE_PREFIXES, normalise=False)  # the gate judges the subject, not the phrasing
 RANKER = Hyper(c=10.0)
-SAFETY = Hyper(c=10.0)
+SAFETY = Hyper(c=10.0, class_weight=None)  # natural frequencies: danger is the rarer thing
 
 
 def default_cache_dir() -> Path:
@@ -82,12 +82,17 @@ def load_models(
     featurizer: Featurizer,
     cache: Path | None = None,
     *,
-    builder: Callable[..., LinearModel] = _build,
+    keep: Callable[[Sample], bool] | None = None,
 ) -> Models:
+    """`keep` leaves samples out (cross-validation holds out one writer's file at a time)."""
     cache = cache if cache is not None else default_cache_dir()
     features = _FeatureMemo(featurizer)
+
+    def chosen(samples: list[Sample]) -> list[Sample]:
+        return [s for s in samples if keep(s)] if keep else samples
+
     return Models(
-        gate=builder("gate", datasets.gate_set(content), GATE, features, cache),
-        ranker=builder("ranker", datasets.ranker_set(content), RANKER, features, cache),
-        safety=builder("safety", datasets.safety_set(content), SAFETY, features, cache),
+        gate=_build("gate", chosen(datasets.gate_set(content)), GATE, features, cache),
+        ranker=_build("ranker", chosen(datasets.ranker_set(content)), RANKER, features, cache),
+        safety=_build("safety", chosen(datasets.safety_set(content)), SAFETY, features, cache),
     )
