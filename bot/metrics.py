@@ -42,5 +42,7 @@ def count_tick(report) -> None:
         REMINDERS_FAILED.labels("late").inc(report.late)
     if report.lost_in_crash:
         REMINDERS_FAILED.labels("unknown_after_crash").inc(report.lost_in_crash)
+    if report.in_doubt:
+        REMINDERS_FAILED.labels("unknown_in_flight").inc(report.in_doubt)
     for reason, count in report.failures.items():
         REMINDERS_FAILED.labels(reason).inc(count)

@@ -10,9 +10,11 @@ Every few seconds `tick()` runs three steps:
 2. Send. Claimed rows are marked "sending" (committed) just before their HTTP request, then
    "sent" with Telegram's message id. A row claimed by a process that died before sending is
    picked up again once its lease expires; a row that died *while* sending is never re-sent
-   (status "unknown"), because two reminders in one evening is the worse failure.
-3. Settle. RetryAfter and network errors are retried with backoff; a blocked bot or a missing
-   chat unsubscribes the user with the reason; everything else is recorded as failed.
+   (status "unknown"), because two reminders in one evening is the worse failure. A send whose
+   fate is in doubt (a timeout or a reset after the request went out) is "unknown" too.
+3. Settle. RetryAfter and sends that certainly did not reach Telegram are retried with backoff;
+   a blocked bot or a missing chat unsubscribes the user with the reason; everything else is
+   recorded as failed.
 
 Reminders that fall due while the bot is down are still sent if it comes back within the grace
 window; older ones are recorded as skipped and the next evening is scheduled.
@@ -49,7 +51,9 @@ class Outcome:
     """What happened to one send; exactly one of the fields describes it."""
 
     message_id: int | None = None  # delivered
-    retry_after: float | None = None  # try again later (rate limit or network)
+    retry_after: float | None = None  # Telegram asked us to wait (rate limit): try again then
+    unavailable: str | None = None  # certainly not sent (no connection, or a 5xx): try again later
+    in_doubt: str | None = None  # maybe delivered (timeout, reset): never sent again
     gone: str | None = None  # the chat can no longer receive messages: unsubscribe
     error: str | None = None  # failed for good
 
@@ -67,6 +71,7 @@ class TickReport:
     failed: int = 0
     unsubscribed: int = 0
     lost_in_crash: int = 0
+    in_doubt: int = 0
     due_query_ms: float = 0.0
     failures: dict[str, int] = field(default_factory=dict)
 
@@ -74,7 +79,7 @@ class TickReport:
         self.failures[reason] = self.failures.get(reason, 0) + count
 
     def add(self, other: TickReport) -> None:
-        for name in ("claimed", "sent", "late", "retried", "failed", "unsubscribed", "lost_in_crash"):
+        for name in ("claimed", "sent", "late", "retried", "failed", "unsubscribed", "lost_in_crash", "in_doubt"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.due_query_ms = max(self.due_query_ms, other.due_query_ms)
         for reason, count in other.failures.items():
@@ -82,7 +87,7 @@ class TickReport:
 
     @property
     def busy(self) -> bool:
-        return bool(self.claimed or self.sent or self.retried or self.failed or self.late)
+        return bool(self.claimed or self.sent or self.retried or self.failed or self.late or self.in_doubt)
 
 
 class Dispatcher:
@@ -349,14 +354,20 @@ class Dispatcher:
                     log.info("chat %s unsubscribed: %s", delivery.chat_id, outcome.gone)
                     report.unsubscribed += 1
                     report.fail(outcome.gone)
-                elif outcome.retry_after is not None and delivery.attempts < self.max_attempts:
-                    wait = max(outcome.retry_after, self._backoff(delivery.attempts))
+                elif outcome.in_doubt is not None:  # maybe delivered: the worse failure is a second one
+                    await session.execute(row.values(status=DeliveryStatus.unknown, error=outcome.in_doubt[:200]))
+                    log.warning(
+                        "reminder %s for chat %s is in doubt: %s", delivery.id, delivery.chat_id, outcome.in_doubt
+                    )
+                    report.in_doubt += 1
+                elif (outcome.retry_after is not None or outcome.unavailable) and delivery.attempts < self.max_attempts:
+                    wait = max(outcome.retry_after or 1.0, self._backoff(delivery.attempts))
                     await session.execute(
                         row.values(status=DeliveryStatus.claimed, retry_at=now + timedelta(seconds=wait))
                     )
                     report.retried += 1
                 else:
-                    reason = outcome.error or "gave up after retries"
+                    reason = outcome.error or outcome.unavailable or "gave up after retries"
                     await session.execute(row.values(status=DeliveryStatus.failed, error=reason[:200]))
                     log.warning("reminder %s for chat %s failed: %s", delivery.id, delivery.chat_id, reason)
                     report.failed += 1

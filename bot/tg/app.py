@@ -170,7 +170,7 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         data["dispatcher"] = Dispatcher(
             sessions,
             content.tips,
-            TelegramSender(application.bot, replies),
+            TelegramSender(application.bot, replies, read_timeout=settings.reminder_read_timeout_seconds),
             clock=clock,
             grace=timedelta(minutes=settings.reminder_grace_minutes),
             concurrency=max(8, min(64, int(settings.send_rate / 4))),
