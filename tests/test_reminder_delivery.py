@@ -130,7 +130,7 @@ async def test_claimed_but_never_sent_is_sent_after_the_lease(sessions, content,
 
 async def test_rate_limit_and_network_errors_are_retried_with_backoff(sessions, content, service, sender, clock):
     await service.subscribe(3, EVENING, "UTC")
-    sender.script[3] = [Outcome(retry_after=5), Outcome(retry_after=1.0, error="network: TimedOut")]
+    sender.script[3] = [Outcome(retry_after=5), Outcome(unavailable="network: ConnectError")]
     clock.now = clock.now.replace(hour=21)
     dispatcher = make_dispatcher(sessions, content, sender, clock)
     assert (await dispatcher.tick()).retried == 1

@@ -12,9 +12,10 @@ Every few seconds `tick()` runs three steps:
    picked up again once its lease expires; a row that died *while* sending is never re-sent
    (status "unknown"), because two reminders in one evening is the worse failure. A send whose
    fate is in doubt (a timeout or a reset after the request went out) is "unknown" too.
-3. Settle. RetryAfter and sends that certainly did not reach Telegram are retried with backoff;
-   a blocked bot or a missing chat unsubscribes the user with the reason; everything else is
-   recorded as failed.
+3. Settle. RetryAfter and sends that certainly did not reach Telegram (no connection, a 5xx)
+   are retried with capped, jittered backoff until the slot's grace window ends, then recorded
+   with one reason; a blocked bot or a missing chat unsubscribes the user with the reason;
+   everything else is recorded as failed.
 
 Reminders that fall due while the bot is down are still sent if it comes back within the grace
 window; older ones are recorded as skipped and the next evening is scheduled.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 EVENING = "evening"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SNOOZE = "snooze"
+UNAVAILABLE = "telegram_unavailable"
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,8 @@ class Dispatcher:
         batch: int = 200,
         concurrency: int = 100,
         lease: timedelta = timedelta(minutes=2),
-        max_attempts: int = 5,
+        backoff_cap: float = 30.0,
+        rng: random.Random | None = None,
         owner: str | None = None,
     ) -> None:
         self.sessions = sessions
@@ -113,10 +117,12 @@ class Dispatcher:
         self.grace = grace
         self.batch = batch
         self.lease = lease
-        self.max_attempts = max_attempts
+        self.backoff_cap = backoff_cap  # seconds; retries go on until the slot's grace window ends
+        self.random = rng or random.Random()
         self.owner = owner or uuid.uuid4().hex
         self.window = concurrency  # requests in flight at once; also the most a crash leaves in doubt
         self.last_tick_at: datetime | None = None
+        self.unreachable_since: datetime | None = None  # Telegram could not be reached since then
 
     # -- 1. claim -----------------------------------------------------------------------------
 
@@ -165,14 +171,9 @@ class Dispatcher:
             return
         values: dict[str, object] = {"next_due_at": following}
         if late:
+            status, error = self._missed()
             delivery = Delivery(
-                chat_id=row.chat_id,
-                slot_at=slot,
-                kind=EVENING,
-                tip_id="",
-                status=DeliveryStatus.skipped,
-                error="late: the bot was down",
-                attempts=0,
+                chat_id=row.chat_id, slot_at=slot, kind=EVENING, tip_id="", status=status, error=error, attempts=0
             )
         else:
             tip, seen = choose_tip(self.tips, row.measure_set(), row.seen(), f"{row.chat_id}:{slot.isoformat()}")
@@ -198,7 +199,7 @@ class Dispatcher:
         session.add(delivery)
         await session.flush()
         if late:
-            report.late += 1
+            self._count_missed(delivery.status, report)
         else:
             report.claimed += 1
 
@@ -214,6 +215,7 @@ class Dispatcher:
         if moved.rowcount != 1:
             return
         late = now - slot > self.grace
+        status, error = self._missed() if late else (DeliveryStatus.claimed, None)
         tip_id = row.snooze_tip if row.snooze_tip in self._tips_by_id else self.tips.tips[0].id
         session.add(
             Delivery(
@@ -222,17 +224,33 @@ class Dispatcher:
                 kind=SNOOZE,
                 tip_id=tip_id,
                 attempts=0,
-                status=DeliveryStatus.skipped if late else DeliveryStatus.claimed,
+                status=status,
                 claimed_by=None if late else self.owner,
                 claimed_at=None if late else now,
-                error="late: the bot was down" if late else None,
+                error=error,
             )
         )
         await session.flush()
         if late:
-            report.late += 1
+            self._count_missed(status, report)
         else:
             report.claimed += 1
+
+    def _missed(self) -> tuple[str, str]:
+        """Status and reason for a reminder whose grace window closed before it could be sent:
+        skipped if the bot was down, failed if Telegram could not be reached all that time."""
+        if self.unreachable_since is not None:
+            since = f"{self.unreachable_since:%H:%M} UTC"
+            return DeliveryStatus.failed, f"{UNAVAILABLE}: unreachable since {since}, past the grace window"
+        return DeliveryStatus.skipped, "late: the bot was down"
+
+    @staticmethod
+    def _count_missed(status: str, report: TickReport) -> None:
+        if status == DeliveryStatus.failed:
+            report.failed += 1
+            report.fail(UNAVAILABLE)
+        else:
+            report.late += 1
 
     # -- 2. send ------------------------------------------------------------------------------
 
@@ -265,8 +283,8 @@ class Dispatcher:
                 if subscription_status != Status.active:  # stopped or paused after the claim
                     delivery.status, delivery.error = DeliveryStatus.skipped, f"reminders {subscription_status}"
                 elif delivery.attempts == 0 and now - delivery.slot_at > self.grace:
-                    delivery.status, delivery.error = DeliveryStatus.skipped, "late: the bot was down"
-                    report.late += 1
+                    delivery.status, delivery.error = self._missed()
+                    self._count_missed(delivery.status, report)
                 else:
                     sendable.append(delivery)
             return sendable
@@ -313,9 +331,11 @@ class Dispatcher:
     # -- 3. settle ----------------------------------------------------------------------------
 
     def _backoff(self, attempts: int) -> float:
-        return min(300.0, 2.0**attempts)
+        """Capped exponential backoff with jitter, so retries after an outage do not arrive as one wave."""
+        return min(self.backoff_cap, 2.0**attempts) * (0.5 + 0.5 * self.random.random())
 
-    async def _settle(self, now: datetime, results: list[tuple[Delivery, Outcome]], report: TickReport) -> None:
+    async def _settle(self, results: list[tuple[Delivery, Outcome]], report: TickReport) -> bool:
+        """Record every outcome of one window; True if Telegram could not be reached for any of it."""
         sent_at = self.clock()
         delivered = [{"b_id": d.id, "b_message": o.message_id} for d, o in results if o.message_id is not None]
         async with self.sessions.begin() as session:
@@ -335,44 +355,60 @@ class Dispatcher:
                 )
                 report.sent += len(delivered)
             for delivery, outcome in results:
-                if outcome.message_id is not None:
-                    continue
-                row = update(Delivery).where(Delivery.id == delivery.id)
-                if outcome.gone is not None:
-                    await session.execute(row.values(status=DeliveryStatus.failed, error=outcome.gone[:200]))
-                    await session.execute(
-                        update(Subscription)
-                        .where(Subscription.chat_id == delivery.chat_id)
-                        .values(
-                            status=Status.stopped,
-                            stop_reason=outcome.gone[:32],
-                            next_due_at=None,
-                            snooze_at=None,
-                            snooze_tip=None,
-                        )
-                    )
-                    log.info("chat %s unsubscribed: %s", delivery.chat_id, outcome.gone)
-                    report.unsubscribed += 1
-                    report.fail(outcome.gone)
-                elif outcome.in_doubt is not None:  # maybe delivered: the worse failure is a second one
-                    await session.execute(row.values(status=DeliveryStatus.unknown, error=outcome.in_doubt[:200]))
-                    log.warning(
-                        "reminder %s for chat %s is in doubt: %s", delivery.id, delivery.chat_id, outcome.in_doubt
-                    )
-                    report.in_doubt += 1
-                elif (outcome.retry_after is not None or outcome.unavailable) and delivery.attempts < self.max_attempts:
-                    wait = max(outcome.retry_after or 1.0, self._backoff(delivery.attempts))
-                    await session.execute(
-                        row.values(status=DeliveryStatus.claimed, retry_at=now + timedelta(seconds=wait))
-                    )
-                    report.retried += 1
-                else:
-                    reason = outcome.error or outcome.unavailable or "gave up after retries"
-                    await session.execute(row.values(status=DeliveryStatus.failed, error=reason[:200]))
-                    log.warning("reminder %s for chat %s failed: %s", delivery.id, delivery.chat_id, reason)
-                    report.failed += 1
-                    key = reason.split(":")[0][:40]
-                    report.fail(key)
+                if outcome.message_id is None:
+                    await self._settle_one(session, sent_at, delivery, outcome, report)
+        unreachable = bool(results) and all(o.unavailable is not None for _, o in results)
+        if delivered:
+            self.unreachable_since = None
+        elif unreachable and self.unreachable_since is None:
+            self.unreachable_since = sent_at
+            log.warning("Telegram cannot be reached; reminders wait and retry until their grace window ends")
+        return unreachable
+
+    async def _settle_one(
+        self, session: AsyncSession, now: datetime, delivery: Delivery, outcome: Outcome, report: TickReport
+    ) -> None:
+        row = update(Delivery).where(Delivery.id == delivery.id)
+        if outcome.gone is not None:
+            await self._unsubscribe(session, delivery, outcome.gone)
+            report.unsubscribed += 1
+            report.fail(outcome.gone)
+        elif outcome.in_doubt is not None:  # maybe delivered: the worse failure is a second one
+            await session.execute(row.values(status=DeliveryStatus.unknown, error=outcome.in_doubt[:200]))
+            log.warning("reminder %s for chat %s is in doubt: %s", delivery.id, delivery.chat_id, outcome.in_doubt)
+            report.in_doubt += 1
+        elif outcome.retry_after is not None or outcome.unavailable is not None:
+            retry_at = now + timedelta(seconds=max(outcome.retry_after or 0.0, self._backoff(delivery.attempts)))
+            deadline = delivery.slot_at + self.grace
+            if now < deadline:  # retry, the last time when the grace window closes
+                await session.execute(row.values(status=DeliveryStatus.claimed, retry_at=min(retry_at, deadline)))
+                report.retried += 1
+            else:
+                key = "rate_limited" if outcome.unavailable is None else UNAVAILABLE
+                last = outcome.unavailable or f"retry after {outcome.retry_after:.0f} s"
+                await self._fail(session, delivery, key, f"{key}: until the grace window ended (last: {last})", report)
+        else:
+            reason = outcome.error or "failed"
+            await self._fail(session, delivery, reason.split(":")[0][:40], reason, report)
+
+    async def _unsubscribe(self, session: AsyncSession, delivery: Delivery, reason: str) -> None:
+        await session.execute(
+            update(Delivery).where(Delivery.id == delivery.id).values(status=DeliveryStatus.failed, error=reason[:200])
+        )
+        await session.execute(
+            update(Subscription)
+            .where(Subscription.chat_id == delivery.chat_id)
+            .values(status=Status.stopped, stop_reason=reason[:32], next_due_at=None, snooze_at=None, snooze_tip=None)
+        )
+        log.info("chat %s unsubscribed: %s", delivery.chat_id, reason)
+
+    async def _fail(self, session: AsyncSession, delivery: Delivery, key: str, reason: str, report: TickReport) -> None:
+        await session.execute(
+            update(Delivery).where(Delivery.id == delivery.id).values(status=DeliveryStatus.failed, error=reason[:200])
+        )
+        log.warning("reminder %s for chat %s failed: %s", delivery.id, delivery.chat_id, reason)
+        report.failed += 1
+        report.fail(key)
 
     # -- the tick -----------------------------------------------------------------------------
 
@@ -421,6 +457,7 @@ class Dispatcher:
                 break  # shutting down: leave the rest claimed for the next process
             now = fixed or self.clock()
             report = TickReport()
+            unreachable = False
             await self._claim(now, report)
             sendable = await self._sendable(now, report)
             for start in range(0, len(sendable), self.window):
@@ -428,9 +465,11 @@ class Dispatcher:
                     break
                 chunk = await self._mark_sending(sendable[start : start + self.window])
                 outcomes = await asyncio.gather(*(self._deliver(d) for d in chunk))
-                await self._settle(now, list(zip(chunk, outcomes, strict=True)), report)
+                unreachable = await self._settle(list(zip(chunk, outcomes, strict=True)), report)
+                if unreachable:
+                    break  # Telegram cannot be reached: the rest waits for the next tick
             total.add(report)
-            if not (report.claimed or sendable or report.late):
+            if unreachable or not (report.claimed or sendable or report.late):
                 break
         self.last_tick_at = fixed or self.clock()
         if total.busy:
