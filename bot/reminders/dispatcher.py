@@ -121,7 +121,7 @@ class Dispatcher:
         self.random = rng or random.Random()
         self.owner = owner or uuid.uuid4().hex
         self.window = concurrency  # requests in flight at once; also the most a crash leaves in doubt
-        self.last_tick_at: datetime | None = None
+        self.beat_at: datetime | None = None  # last sign of work: every send window, and every tick's end
         self.unreachable_since: datetime | None = None  # Telegram could not be reached since then
 
     # -- 1. claim -----------------------------------------------------------------------------
@@ -463,6 +463,7 @@ class Dispatcher:
             for start in range(0, len(sendable), self.window):
                 if keep_going is not None and not keep_going():
                     break
+                self.beat_at = self.clock()  # a long burst is work, not a hang
                 chunk = await self._mark_sending(sendable[start : start + self.window])
                 outcomes = await asyncio.gather(*(self._deliver(d) for d in chunk))
                 unreachable = await self._settle(list(zip(chunk, outcomes, strict=True)), report)
@@ -471,7 +472,7 @@ class Dispatcher:
             total.add(report)
             if unreachable or not (report.claimed or sendable or report.late):
                 break
-        self.last_tick_at = fixed or self.clock()
+        self.beat_at = fixed or self.clock()
         if total.busy:
             log.info(
                 "reminders: sent %d, retried %d, failed %d, unsubscribed %d, late %d",

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
 from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
@@ -33,7 +32,9 @@ from bot import metrics
 from bot.config import Settings
 from bot.flood import FloodGuard, Verdict
 from bot.knowledge import Content
+from bot.readiness import DatabaseFile, Readiness
 from bot.reminders.dispatcher import Dispatcher
+from bot.reminders.processes import Processes
 from bot.reminders.replies import ReminderReplies
 from bot.reminders.service import ReminderService
 from bot.reminders.zones import ZoneFinder
@@ -98,27 +99,14 @@ async def dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:
             metrics.SUBSCRIBERS.labels(status).set(count)
 
 
-def _readiness(application: Application, settings: Settings):
+def _readiness(application: Application):
+    """/readyz asks the Readiness built in post_init (not ready until it exists)."""
+
     async def ready() -> tuple[bool, dict[str, Any]]:
-        checks: dict[str, Any] = {}
-        engine = application.bot_data.get("engine")
-        try:
-            async with asyncio.timeout(2):
-                async with engine.connect() as connection:
-                    await connection.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as exc:  # any failure means not ready; the reason is reported, not raised
-            checks["database"] = f"unreachable: {type(exc).__name__}"
-        dispatcher: Dispatcher | None = application.bot_data.get("dispatcher")
-        interval = settings.dispatch_interval_seconds
-        if interval > 0 and dispatcher is not None:
-            last = dispatcher.last_tick_at
-            age = (dispatcher.clock() - last).total_seconds() if last else None
-            fresh = age is not None and age <= max(30.0, 6 * interval)
-            checks["dispatcher"] = "ok" if fresh else f"last tick {'never' if age is None else f'{age:.0f} s ago'}"
-        else:
-            checks["dispatcher"] = "disabled"
-        return all(v in ("ok", "disabled") for v in checks.values()), checks
+        readiness: Readiness | None = application.bot_data.get("readiness")
+        if readiness is None:
+            return False, {"database": "not opened yet"}
+        return await readiness.check()
 
     return ready
 
@@ -167,13 +155,23 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         data["engine"] = engine
         data["reminders"] = ReminderService(sessions, content.tips, clock)
         data["reminder_replies"] = replies
-        data["dispatcher"] = Dispatcher(
+        dispatcher = data["dispatcher"] = Dispatcher(
             sessions,
             content.tips,
             TelegramSender(application.bot, replies, read_timeout=settings.reminder_read_timeout_seconds),
             clock=clock,
             grace=timedelta(minutes=settings.reminder_grace_minutes),
             concurrency=max(8, min(64, int(settings.send_rate / 4))),
+        )
+        processes = data["processes"] = Processes(sessions, dispatcher.owner, clock)
+        interval = settings.dispatch_interval_seconds
+        data["readiness"] = Readiness(
+            sessions,
+            processes,
+            database_file=DatabaseFile.of(settings.database),
+            dispatcher_beat=(lambda: dispatcher.beat_at) if interval > 0 else None,
+            clock=clock,
+            stale_after=max(60.0, 6 * interval),
         )
         if settings.dispatch_interval_seconds > 0 and application.job_queue is not None:
             application.job_queue.run_repeating(
@@ -184,7 +182,7 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
                 job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
             )
         if settings.health_port is not None and not settings.webhook_url:
-            server = WebServer(_readiness(application, settings))
+            server = WebServer(_readiness(application))
             data["health_port"] = server.start(settings.listen_host, settings.health_port)
             data["web"] = server
         log.info("ready (database %s)", engine.url.render_as_string(hide_password=True))
@@ -198,6 +196,9 @@ async def _post_stop(application: Application) -> None:
         released = await dispatcher.release()
         if released:
             log.info("handed %d unsent reminders to the next process", released)
+    processes: Processes | None = application.bot_data.get("processes")
+    if processes is not None:
+        await processes.leave()  # the others take over this process's share of SEND_RATE
 
 
 async def _post_shutdown(application: Application) -> None:
@@ -270,7 +271,7 @@ async def serve_webhook(
         )
         await application.start()
         server = WebServer(
-            _readiness(application, settings),
+            _readiness(application),
             application=application,
             webhook_path=settings.webhook_path,
             secret=secret,
