@@ -28,6 +28,7 @@ DISPATCHER_LAG = Gauge("rls_dispatcher_lag_seconds", "How late the oldest due re
 DISPATCHER_LAST_TICK = Gauge(
     "rls_dispatcher_last_tick_timestamp_seconds", "When the dispatcher last ran", registry=REGISTRY
 )
+PROCESSES = Gauge("rls_bot_processes", "Live bot processes on this database, sharing SEND_RATE", registry=REGISTRY)
 SUBSCRIBERS = Gauge("rls_subscribers", "Reminder subscriptions, by status", ["status"], registry=REGISTRY)
 
 

@@ -14,7 +14,6 @@ from typing import Any
 from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -34,7 +33,7 @@ from bot.flood import FloodGuard, Verdict
 from bot.knowledge import Content
 from bot.readiness import DatabaseFile, Readiness
 from bot.reminders.dispatcher import Dispatcher
-from bot.reminders.processes import Processes
+from bot.reminders.processes import BEAT_SECONDS, Processes
 from bot.reminders.replies import ReminderReplies
 from bot.reminders.service import ReminderService
 from bot.reminders.zones import ZoneFinder
@@ -42,6 +41,7 @@ from bot.replies import Responder
 from bot.storage.database import create_engine, session_factory, upgrade
 from bot.storage.models import utcnow
 from bot.tg import account, handlers, reminders
+from bot.tg.limiter import PriorityRateLimiter
 from bot.tg.sender import TelegramSender
 from bot.web import WebServer
 
@@ -59,6 +59,7 @@ COMMANDS = [
     BotCommand("forget", "Delete everything stored about you"),
 ]
 DISPATCH_JOB = "reminder-dispatcher"
+HEARTBEAT_JOB = "process-heartbeat"
 SHUTDOWN_SECONDS = 10.0  # in-flight work gets this long after SIGTERM
 SUBSCRIBER_COUNT_EVERY = 12  # ticks between subscriber counts (a count scans the table)
 
@@ -74,15 +75,28 @@ class InstrumentedRequest(HTTPXRequest):
             metrics.BOT_API_SECONDS.labels(url.rsplit("/", 1)[-1]).observe(time.perf_counter() - started)
 
 
-def paced_limiter(rate: float) -> AIORateLimiter:
-    """One message every 1/rate seconds, never a burst: Telegram counts per second, and a single
-    429 would stall every send for a whole second (AIORateLimiter pauses all on RetryAfter)."""
-    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / rate, max_retries=3)
-
-
 def make_clock(settings: Settings) -> Callable[[], datetime]:
     offset = timedelta(seconds=settings.clock_offset_seconds)
     return (lambda: utcnow() + offset) if offset else utcnow
+
+
+async def share_send_rate(application: Application, send_rate: float) -> None:
+    """Beat this process's row and pace at its share of SEND_RATE among the live processes."""
+    try:
+        live = await application.bot_data["processes"].beat()
+    except Exception as exc:  # the database is down: keep the share we have
+        log.warning("heartbeat failed (%s); keeping the current send rate", type(exc).__name__)
+        return
+    application.bot_data["limiter"].set_rate(send_rate / live)
+    metrics.PROCESSES.set(live)
+
+
+def _beat(send_rate: float):
+    async def beat(context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The heartbeat job, every BEAT_SECONDS."""
+        await share_send_rate(context.application, send_rate)
+
+    return beat
 
 
 async def dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -173,6 +187,14 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
             clock=clock,
             stale_after=max(60.0, 6 * interval),
         )
+        if application.job_queue is not None:
+            application.job_queue.run_repeating(
+                _beat(settings.send_rate),
+                interval=BEAT_SECONDS,
+                first=0,
+                name=HEARTBEAT_JOB,
+                job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+            )
         if settings.dispatch_interval_seconds > 0 and application.job_queue is not None:
             application.job_queue.run_repeating(
                 dispatch,
@@ -216,13 +238,14 @@ def build_application(
     token = settings.require_token()
     admins = settings.admins
     clock = clock or make_clock(settings)
+    limiter = PriorityRateLimiter(settings.send_rate)
     builder = (
         ApplicationBuilder()
         .token(token)
         .request(InstrumentedRequest(connection_pool_size=256))
         .get_updates_request(InstrumentedRequest())
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(paced_limiter(settings.send_rate))
+        .rate_limiter(limiter)
         .post_init(_post_init(settings, content, clock))
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -238,6 +261,7 @@ def build_application(
     application.bot_data["zones"] = ZoneFinder()
     application.bot_data["flood"] = FloodGuard(settings.flood_limit, settings.flood_window_seconds)
     application.bot_data["admins"] = admins
+    application.bot_data["limiter"] = limiter
 
     application.add_handler(TypeHandler(Update, count_and_limit), group=-1)
     for handler in reminders.handlers(responder):  # before the Q&A: the flow owns its replies
