@@ -1,21 +1,25 @@
 """Telegram's rate limits for the whole bot, as users meet them, over real HTTP against the fake
-Bot API: a reply is not stuck behind the evening's reminders, and one flooded chat does not hold
-up the others."""
+Bot API: a reply is not stuck behind the evening's reminders, one flooded chat does not hold up
+the others, and several processes on one database keep to one SEND_RATE together."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import insert
 from telegram.ext import Application
 
+from bot.config import Settings
 from bot.devtools.fake_bot_api import FakeBotApi
 from bot.storage.database import create_engine, upgrade
 from bot.storage.models import Status, Subscription
+from bot.tg.app import build_application, share_send_rate
 from bot.tg.limiter import Lane
 
-from .conftest import FakeClock, serving
+from .conftest import CONTENT_DIR, FakeClock, serving
 
 
 async def fill_due(database_url: str, chats: range, due: datetime) -> None:
@@ -88,3 +92,41 @@ async def test_reminders_keep_a_share_while_replies_keep_coming(running_bot: App
     order = [int(p["chat_id"]) for p in bot_api.sent()]
     first_reminder = next(i for i, chat in enumerate(order) if chat >= 4000)
     assert first_reminder <= 4  # at least one slot in five, though replies never stopped
+
+
+@asynccontextmanager
+async def process(bot_api: FakeBotApi, content, clock: FakeClock, database_url: str) -> AsyncIterator[Application]:
+    """One bot process without polling (two would take each other's updates)."""
+    settings = Settings(
+        bot_token=bot_api.token,
+        telegram_api_url=bot_api.base_url,
+        content_dir=CONTENT_DIR,
+        database_url=database_url,
+        dispatch_interval_seconds=0,
+        send_rate=20,
+    )
+    application = build_application(settings, content, clock=clock, updater=False)
+    async with application:
+        await application.post_init(application)
+        yield application
+        await application.post_shutdown(application)
+
+
+async def test_two_processes_on_one_database_keep_to_one_send_rate(
+    bot_api: FakeBotApi, content, clock: FakeClock, database_url: str
+):
+    bot_api.rate_limit = 20  # what Telegram allows the bot as a whole
+    chats = range(5000, 5080)
+    clock.now = datetime(2026, 11, 25, 21, 0, tzinfo=UTC)
+    await fill_due(database_url, chats, clock.now)
+    async with (
+        process(bot_api, content, clock, database_url) as one,
+        process(bot_api, content, clock, database_url) as two,
+    ):
+        for application in (one, two, one):  # each beats; each sees the other
+            await share_send_rate(application, 20)
+        assert one.bot_data["limiter"].rate == two.bot_data["limiter"].rate == 10
+        first, second = await asyncio.gather(one.bot_data["dispatcher"].tick(), two.bot_data["dispatcher"].tick())
+    assert bot_api.too_many == 0
+    assert bot_api.delivered == {chat: 1 for chat in chats}
+    assert first.sent > 10 and second.sent > 10  # the burst was shared, not taken by one

@@ -1,17 +1,20 @@
 """The delivery engine: claims due reminders from the database and sends each exactly once.
 
-Every few seconds `tick()` runs three steps:
+Every few seconds `tick()` runs three steps, one send window at a time:
 
 1. Claim. Due subscriptions (next_due_at or snooze_at in the past) are read in index order,
    row-locked with FOR UPDATE SKIP LOCKED on PostgreSQL so several bot processes share the work,
    and advanced with a compare-and-set UPDATE, in the same transaction that inserts one
    `deliveries` row per (chat, slot, kind). The unique key on that row means a slot can only
-   ever be claimed once, whatever happens later.
-2. Send. Claimed rows are marked "sending" (committed) just before their HTTP request, then
-   "sent" with Telegram's message id. A row claimed by a process that died before sending is
-   picked up again once its lease expires; a row that died *while* sending is never re-sent
-   (status "unknown"), because two reminders in one evening is the worse failure. A send whose
-   fate is in doubt (a timeout or a reset after the request went out) is "unknown" too.
+   ever be claimed once, whatever happens later. A process claims only two send windows
+   ahead and, checked every window, renews its claims every third of a short lease (15 s), so a
+   burst spreads over all live processes and a SIGKILLed process's claims free up in seconds.
+2. Send. Claimed rows are marked "sending" (committed) just before their HTTP requests go out,
+   one window at a time with at most two windows in flight, then "sent" with Telegram's message
+   id. A row claimed by a process that died before sending is picked up again once its lease
+   expires; a row that died *while* sending is never re-sent (status "unknown"), because two
+   reminders in one evening is the worse failure. A send whose fate is in doubt (a timeout or
+   a reset after the request went out) is "unknown" too.
 3. Settle. RetryAfter and sends that certainly did not reach Telegram (no connection, a 5xx)
    are retried with capped, jittered backoff until the slot's grace window ends, then recorded
    with one reason; a blocked bot or a missing chat unsubscribes the user with the reason;
@@ -102,9 +105,9 @@ class Dispatcher:
         *,
         clock: Callable[[], datetime] = utcnow,
         grace: timedelta = timedelta(hours=2),
-        batch: int = 200,
         concurrency: int = 100,
-        lease: timedelta = timedelta(minutes=2),
+        lease: timedelta = timedelta(seconds=15),
+        in_flight: timedelta = timedelta(minutes=2),
         backoff_cap: float = 30.0,
         rng: random.Random | None = None,
         owner: str | None = None,
@@ -115,12 +118,14 @@ class Dispatcher:
         self.sender = sender
         self.clock = clock
         self.grace = grace
-        self.batch = batch
-        self.lease = lease
+        self.lease = lease  # unsent claims not renewed for this long are anyone's
+        self.in_flight = in_flight  # a "sending" row older than this lost its process (> read timeout)
         self.backoff_cap = backoff_cap  # seconds; retries go on until the slot's grace window ends
         self.random = rng or random.Random()
         self.owner = owner or uuid.uuid4().hex
-        self.window = concurrency  # requests in flight at once; also the most a crash leaves in doubt
+        self.window = concurrency  # requests sent together; two windows are the most a crash leaves in doubt
+        self.ahead = 2 * concurrency  # unsent claims held at most
+        self._renewed_at = EPOCH
         self.beat_at: datetime | None = None  # last sign of work: every send window, and every tick's end
         self.unreachable_since: datetime | None = None  # Telegram could not be reached since then
 
@@ -131,25 +136,43 @@ class Dispatcher:
             return statement.with_for_update(skip_locked=True)
         return statement
 
-    def _due(self, session: AsyncSession, column: InstrumentedAttribute[datetime | None], now: datetime) -> Select:
-        """Active subscriptions whose `column` moment has come, oldest first, one batch."""
+    def _due(
+        self, session: AsyncSession, column: InstrumentedAttribute[datetime | None], now: datetime, limit: int
+    ) -> Select:
+        """Active subscriptions whose `column` moment has come, oldest first."""
         query = (
             select(Subscription)
             .where(Subscription.status == Status.active, column <= now)
             .order_by(column)
-            .limit(self.batch)
+            .limit(limit)
         )
         return self._locking(session, query)
 
-    async def _claim(self, now: datetime, report: TickReport) -> None:
+    async def _claim(self, now: datetime, report: TickReport) -> bool:
+        """Renew this process's claims (every third of a lease) and, once less than a window is
+        left, top them up to two windows ahead. False only if it looked and nothing was due
+        (a due row another process took first still counts: there may be more)."""
         async with self.sessions.begin() as session:
+            ours = (Delivery.status == DeliveryStatus.claimed, Delivery.claimed_by == self.owner)
+            if now - self._renewed_at >= self.lease / 3:
+                await session.execute(
+                    update(Delivery).where(*ours).values(claimed_at=now).execution_options(synchronize_session=False)
+                )
+                self._renewed_at = now
+            ready = or_(Delivery.retry_at.is_(None), Delivery.retry_at <= now)
+            held = await session.scalar(select(func.count()).select_from(Delivery).where(*ours, ready)) or 0
+            room = self.ahead - held
+            if held >= self.window:
+                return True  # enough in hand; the rest stays due for whoever has room
             started = asyncio.get_running_loop().time()
-            rows = list(await session.scalars(self._due(session, Subscription.next_due_at, now)))
-            report.due_query_ms = (asyncio.get_running_loop().time() - started) * 1000
+            rows = list(await session.scalars(self._due(session, Subscription.next_due_at, now, room)))
+            report.due_query_ms = max(report.due_query_ms, (asyncio.get_running_loop().time() - started) * 1000)
             for row in rows:
                 await self._claim_evening(session, row, now, report)
-            for row in await session.scalars(self._due(session, Subscription.snooze_at, now)):
+            snoozes = list(await session.scalars(self._due(session, Subscription.snooze_at, now, room)))
+            for row in snoozes:
                 await self._claim_snooze(session, row, now, report)
+            return bool(rows or snoozes)
 
     async def _claim_evening(self, session: AsyncSession, row: Subscription, now: datetime, report: TickReport) -> None:
         slot = row.next_due_at
@@ -254,17 +277,22 @@ class Dispatcher:
 
     # -- 2. send ------------------------------------------------------------------------------
 
-    async def _sendable(self, now: datetime, report: TickReport) -> list[Delivery]:
-        """Claimed rows that are ours, or whose owner's lease ran out; too-late ones are skipped."""
-        stale = now - self.lease
+    async def _sweep(self, now: datetime, report: TickReport) -> None:
+        """Rows left "sending" by a process that died with their requests in flight: in doubt."""
         async with self.sessions.begin() as session:
             lost = await session.execute(
                 update(Delivery)
-                .where(Delivery.status == DeliveryStatus.sending, Delivery.claimed_at < stale)
+                .where(Delivery.status == DeliveryStatus.sending, Delivery.claimed_at < now - self.in_flight)
                 .values(status=DeliveryStatus.unknown, error="the process died while sending")
                 .execution_options(synchronize_session=False)
             )
             report.lost_in_crash += lost.rowcount or 0
+
+    async def _sendable(self, now: datetime, report: TickReport) -> list[Delivery]:
+        """One window of claimed rows that are ours, or whose owner's lease ran out; too-late
+        ones are skipped."""
+        stale = now - self.lease
+        async with self.sessions.begin() as session:
             rows = (
                 await session.execute(
                     select(Delivery, Subscription.status)
@@ -275,7 +303,7 @@ class Dispatcher:
                         or_(Delivery.claimed_by == self.owner, Delivery.claimed_at < stale),
                     )
                     .order_by(Delivery.slot_at)
-                    .limit(self.batch)
+                    .limit(self.window)
                 )
             ).all()
             sendable = []
@@ -291,7 +319,8 @@ class Dispatcher:
 
     async def _mark_sending(self, chunk: list[Delivery]) -> list[Delivery]:
         """Commit 'sending' for one window of rows just before their requests go out, so a crash
-        leaves at most one window in doubt; rows another dispatcher took meanwhile drop out."""
+        leaves at most the two windows in flight in doubt; rows another dispatcher took meanwhile
+        drop out."""
         now = self.clock()
         stale = now - self.lease
         async with self.sessions.begin() as session:
@@ -439,47 +468,59 @@ class Dispatcher:
             rows = await session.execute(select(Subscription.status, func.count()).group_by(Subscription.status))
             return {status: count for status, count in rows.all()}
 
+    async def _send_window(self, window: list[Delivery], report: TickReport) -> bool:
+        """Send one window at once and settle it; True if Telegram could not be reached."""
+        outcomes = await asyncio.gather(*(self._deliver(d) for d in window))
+        return await self._settle(list(zip(window, outcomes, strict=True)), report)
+
     async def tick(
         self,
         now: datetime | None = None,
         *,
-        max_rounds: int = 1000,
+        max_rounds: int = 10_000,
         keep_going: Callable[[], bool] | None = None,
     ) -> TickReport:
-        """Claim, send and settle until nothing more is due (bounded by max_rounds).
+        """Claim, send and settle, a window per round, until nothing more is due (bounded by
+        max_rounds). The next window is marked and queued while the last one is still in
+        flight, so the rate limiter always has work and latency costs no throughput.
 
         `now` pins the time for every round (tests); by default each round reads the clock,
         so a long burst keeps leases and timestamps current."""
         fixed = now
-        total = TickReport()
-        for _ in range(max_rounds):
-            if keep_going is not None and not keep_going():
-                break  # shutting down: leave the rest claimed for the next process
-            now = fixed or self.clock()
-            report = TickReport()
-            unreachable = False
-            await self._claim(now, report)
-            sendable = await self._sendable(now, report)
-            for start in range(0, len(sendable), self.window):
+        report = TickReport()
+        flying: asyncio.Task[bool] | None = None
+        unreachable = False
+        await self._sweep(fixed or self.clock(), report)
+        try:
+            for _ in range(max_rounds):
                 if keep_going is not None and not keep_going():
-                    break
+                    break  # shutting down: leave the rest claimed for the next process
+                now = fixed or self.clock()
                 self.beat_at = self.clock()  # a long burst is work, not a hang
-                chunk = await self._mark_sending(sendable[start : start + self.window])
-                outcomes = await asyncio.gather(*(self._deliver(d) for d in chunk))
-                unreachable = await self._settle(list(zip(chunk, outcomes, strict=True)), report)
+                more = await self._claim(now, report)
+                window = await self._mark_sending(await self._sendable(now, report))
+                launched = asyncio.create_task(self._send_window(window, report)) if window else None
+                if flying is not None:
+                    unreachable = await flying  # at most two windows in flight
+                flying = launched
                 if unreachable:
                     break  # Telegram cannot be reached: the rest waits for the next tick
-            total.add(report)
-            if unreachable or not (report.claimed or sendable or report.late):
-                break
+                if not (more or window):
+                    break
+            if flying is not None:
+                await flying
+        except BaseException:
+            if flying is not None:
+                flying.cancel()  # the process is going: what is in flight stays "sending", never sent twice
+            raise
         self.beat_at = fixed or self.clock()
-        if total.busy:
+        if report.busy:
             log.info(
                 "reminders: sent %d, retried %d, failed %d, unsubscribed %d, late %d",
-                total.sent,
-                total.retried,
-                total.failed,
-                total.unsubscribed,
-                total.late,
+                report.sent,
+                report.retried,
+                report.failed,
+                report.unsubscribed,
+                report.late,
             )
-        return total
+        return report
