@@ -233,8 +233,15 @@ async def _post_shutdown(application: Application) -> None:
 
 
 def build_application(
-    settings: Settings, content: Content, *, clock: Callable[[], datetime] | None = None, updater: bool = True
+    settings: Settings,
+    content: Content,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    updater: bool = True,
+    concurrent_updates: bool = False,
 ) -> Application:
+    """The bot. `concurrent_updates` is for benchmarks only: the bot itself handles updates one
+    at a time, so one chat's messages are answered in order."""
     token = settings.require_token()
     admins = settings.admins
     clock = clock or make_clock(settings)
@@ -255,6 +262,8 @@ def build_application(
         builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot", 1))
     if not updater:
         builder = builder.updater(None)
+    if concurrent_updates:
+        builder = builder.concurrent_updates(True)
     application = builder.build()
     responder = Responder(content)
     application.bot_data["responder"] = responder
