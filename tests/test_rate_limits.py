@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import insert
+from telegram.error import RetryAfter
 from telegram.ext import Application
 
 from bot.config import Settings
@@ -130,3 +131,19 @@ async def test_two_processes_on_one_database_keep_to_one_send_rate(
     assert bot_api.too_many == 0
     assert bot_api.delivered == {chat: 1 for chat in chats}
     assert first.sent > 10 and second.sent > 10  # the burst was shared, not taken by one
+
+
+async def test_429s_for_several_chats_at_once_slow_everyone_down_for_a_while(running_bot: Application, bot_api):
+    running_bot.bot_data["limiter"].set_rate(20)  # a slot every 50 ms
+    bot = running_bot.bot
+    for chat in (1, 2, 3):
+        bot_api.flood_chat(chat, retry_after=1)
+    refused = await asyncio.gather(
+        *(bot.send_message(chat, "tip", rate_limit_args=Lane.reminder) for chat in (1, 2, 3)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, RetryAfter) for r in refused)  # Telegram is over its limit for the bot
+    chats = range(10, 20)
+    await asyncio.gather(*(bot.send_message(chat, "reply") for chat in chats))
+    arrivals = sorted(bot_api.received_at[chat] for chat in chats)
+    assert arrivals[-1] - arrivals[0] >= 0.8  # half the pace: 100 ms apart, not 50

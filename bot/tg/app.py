@@ -176,6 +176,8 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
             clock=clock,
             grace=timedelta(minutes=settings.reminder_grace_minutes),
             concurrency=max(8, min(64, int(settings.send_rate / 4))),
+            # a peer counts a "sending" row as lost only once no answer can still be coming
+            in_flight=timedelta(seconds=max(120.0, settings.reminder_read_timeout_seconds + 60)),
         )
         processes = data["processes"] = Processes(sessions, dispatcher.owner, clock)
         interval = settings.dispatch_interval_seconds
