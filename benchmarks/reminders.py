@@ -87,6 +87,7 @@ async def fill(url: str, subscribers: int, due: int, now: datetime) -> None:
     async with engine.begin() as connection:
         await connection.execute(text("DROP TABLE IF EXISTS deliveries"))
         await connection.execute(text("DROP TABLE IF EXISTS subscriptions"))
+        await connection.execute(text("DROP TABLE IF EXISTS processes"))
         await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     await upgrade(engine)
     future = {(z, m): next_occurrence(m, z, now) for z in ZONES for m in MINUTES}

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     send_rate: float = Field(default=30.0, gt=0, le=10_000)  # messages per second, all chats together
     reminder_grace_minutes: int = Field(default=120, ge=0, le=24 * 60)
+    # how long a reminder send waits for Telegram's answer; giving up leaves the tip in doubt
+    reminder_read_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     dispatch_interval_seconds: float = Field(default=5.0, ge=0)  # 0: no dispatcher job (tests)
     clock_offset_seconds: float = 0.0  # shifts the bot's clock; for rehearsing reminders only
     webhook_url: str | None = None

@@ -28,6 +28,7 @@ DISPATCHER_LAG = Gauge("rls_dispatcher_lag_seconds", "How late the oldest due re
 DISPATCHER_LAST_TICK = Gauge(
     "rls_dispatcher_last_tick_timestamp_seconds", "When the dispatcher last ran", registry=REGISTRY
 )
+PROCESSES = Gauge("rls_bot_processes", "Live bot processes on this database, sharing SEND_RATE", registry=REGISTRY)
 SUBSCRIBERS = Gauge("rls_subscribers", "Reminder subscriptions, by status", ["status"], registry=REGISTRY)
 
 
@@ -42,5 +43,7 @@ def count_tick(report) -> None:
         REMINDERS_FAILED.labels("late").inc(report.late)
     if report.lost_in_crash:
         REMINDERS_FAILED.labels("unknown_after_crash").inc(report.lost_in_crash)
+    if report.in_doubt:
+        REMINDERS_FAILED.labels("unknown_in_flight").inc(report.in_doubt)
     for reason, count in report.failures.items():
         REMINDERS_FAILED.labels(reason).inc(count)

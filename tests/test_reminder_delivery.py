@@ -128,9 +128,24 @@ async def test_claimed_but_never_sent_is_sent_after_the_lease(sessions, content,
     assert sender.per_chat() == {8: 1}
 
 
+async def test_a_killed_dispatchers_claims_are_taken_over_within_seconds(sessions, content, service, sender, clock):
+    chats = range(200, 240)
+    for chat in chats:
+        await service.subscribe(chat, EVENING, "UTC")
+    clock.now = clock.now.replace(hour=21)
+    killed = make_dispatcher(sessions, content, sender, clock, concurrency=8)
+    await killed._claim(clock.now, TickReport())  # SIGKILL right after claiming
+    survivor = make_dispatcher(sessions, content, sender, clock, concurrency=8)
+    await survivor.tick()
+    assert len(sender.sent) == len(chats) - 16  # only two windows were held; the rest went at once
+    clock.advance(seconds=16)
+    await survivor.tick()
+    assert sender.per_chat() == {chat: 1 for chat in chats}
+
+
 async def test_rate_limit_and_network_errors_are_retried_with_backoff(sessions, content, service, sender, clock):
     await service.subscribe(3, EVENING, "UTC")
-    sender.script[3] = [Outcome(retry_after=5), Outcome(retry_after=1.0, error="network: TimedOut")]
+    sender.script[3] = [Outcome(retry_after=5), Outcome(unavailable="network: ConnectError")]
     clock.now = clock.now.replace(hour=21)
     dispatcher = make_dispatcher(sessions, content, sender, clock)
     assert (await dispatcher.tick()).retried == 1
@@ -167,8 +182,8 @@ async def test_two_dispatchers_at_once_send_each_reminder_once(sessions, content
     for chat in range(100, 160):
         await service.subscribe(chat, EVENING, "UTC")
     clock.now = clock.now.replace(hour=21)
-    one = make_dispatcher(sessions, content, sender, clock, batch=7)
-    two = make_dispatcher(sessions, content, sender, clock, batch=5)
+    one = make_dispatcher(sessions, content, sender, clock, concurrency=4)
+    two = make_dispatcher(sessions, content, sender, clock, concurrency=3)
     await asyncio.gather(*(d.tick() for d in (one, two, one, two)), return_exceptions=False)
     await asyncio.gather(one.tick(), two.tick())
     assert sender.per_chat() == {chat: 1 for chat in range(100, 160)}

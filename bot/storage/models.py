@@ -121,3 +121,13 @@ class Delivery(Base):
         UniqueConstraint("chat_id", "slot_at", "kind"),
         Index("ix_deliveries_status_retry_at", "status", "retry_at"),
     )
+
+
+class Process(Base):
+    """One running bot process: it beats `beat_at` every few seconds while it lives, so the
+    processes sharing a database can divide Telegram's rate between them."""
+
+    __tablename__ = "processes"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)

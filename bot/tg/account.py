@@ -85,7 +85,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"stopped {statuses.get('stopped', 0)})",
         f"Reminders today (UTC): sent {delivered.get(DeliveryStatus.sent, 0)}, "
         f"failed {delivered.get(DeliveryStatus.failed, 0)}, skipped {delivered.get(DeliveryStatus.skipped, 0)}, "
-        f"in doubt after a crash {delivered.get(DeliveryStatus.unknown, 0)}",
+        f"in doubt (crash or timeout) {delivered.get(DeliveryStatus.unknown, 0)}",
         "Answers today (UTC): " + (", ".join(f"{k} {v}" for k, v in sorted(answers.items())) or "none"),
     ]
     await send(update.effective_message, Reply(Intent.smalltalk, "\n".join(lines)))

@@ -11,11 +11,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
 from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -33,7 +31,9 @@ from bot import metrics
 from bot.config import Settings
 from bot.flood import FloodGuard, Verdict
 from bot.knowledge import Content
+from bot.readiness import DatabaseFile, Readiness
 from bot.reminders.dispatcher import Dispatcher
+from bot.reminders.processes import BEAT_SECONDS, Processes
 from bot.reminders.replies import ReminderReplies
 from bot.reminders.service import ReminderService
 from bot.reminders.zones import ZoneFinder
@@ -41,6 +41,7 @@ from bot.replies import Responder
 from bot.storage.database import create_engine, session_factory, upgrade
 from bot.storage.models import utcnow
 from bot.tg import account, handlers, reminders
+from bot.tg.limiter import PriorityRateLimiter
 from bot.tg.sender import TelegramSender
 from bot.web import WebServer
 
@@ -58,6 +59,7 @@ COMMANDS = [
     BotCommand("forget", "Delete everything stored about you"),
 ]
 DISPATCH_JOB = "reminder-dispatcher"
+HEARTBEAT_JOB = "process-heartbeat"
 SHUTDOWN_SECONDS = 10.0  # in-flight work gets this long after SIGTERM
 SUBSCRIBER_COUNT_EVERY = 12  # ticks between subscriber counts (a count scans the table)
 
@@ -73,15 +75,28 @@ class InstrumentedRequest(HTTPXRequest):
             metrics.BOT_API_SECONDS.labels(url.rsplit("/", 1)[-1]).observe(time.perf_counter() - started)
 
 
-def paced_limiter(rate: float) -> AIORateLimiter:
-    """One message every 1/rate seconds, never a burst: Telegram counts per second, and a single
-    429 would stall every send for a whole second (AIORateLimiter pauses all on RetryAfter)."""
-    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / rate, max_retries=3)
-
-
 def make_clock(settings: Settings) -> Callable[[], datetime]:
     offset = timedelta(seconds=settings.clock_offset_seconds)
     return (lambda: utcnow() + offset) if offset else utcnow
+
+
+async def share_send_rate(application: Application, send_rate: float) -> None:
+    """Beat this process's row and pace at its share of SEND_RATE among the live processes."""
+    try:
+        live = await application.bot_data["processes"].beat()
+    except Exception as exc:  # the database is down: keep the share we have
+        log.warning("heartbeat failed (%s); keeping the current send rate", type(exc).__name__)
+        return
+    application.bot_data["limiter"].set_rate(send_rate / live)
+    metrics.PROCESSES.set(live)
+
+
+def _beat(send_rate: float):
+    async def beat(context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The heartbeat job, every BEAT_SECONDS."""
+        await share_send_rate(context.application, send_rate)
+
+    return beat
 
 
 async def dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -98,27 +113,14 @@ async def dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:
             metrics.SUBSCRIBERS.labels(status).set(count)
 
 
-def _readiness(application: Application, settings: Settings):
+def _readiness(application: Application):
+    """/readyz asks the Readiness built in post_init (not ready until it exists)."""
+
     async def ready() -> tuple[bool, dict[str, Any]]:
-        checks: dict[str, Any] = {}
-        engine = application.bot_data.get("engine")
-        try:
-            async with asyncio.timeout(2):
-                async with engine.connect() as connection:
-                    await connection.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as exc:  # any failure means not ready; the reason is reported, not raised
-            checks["database"] = f"unreachable: {type(exc).__name__}"
-        dispatcher: Dispatcher | None = application.bot_data.get("dispatcher")
-        interval = settings.dispatch_interval_seconds
-        if interval > 0 and dispatcher is not None:
-            last = dispatcher.last_tick_at
-            age = (dispatcher.clock() - last).total_seconds() if last else None
-            fresh = age is not None and age <= max(30.0, 6 * interval)
-            checks["dispatcher"] = "ok" if fresh else f"last tick {'never' if age is None else f'{age:.0f} s ago'}"
-        else:
-            checks["dispatcher"] = "disabled"
-        return all(v in ("ok", "disabled") for v in checks.values()), checks
+        readiness: Readiness | None = application.bot_data.get("readiness")
+        if readiness is None:
+            return False, {"database": "not opened yet"}
+        return await readiness.check()
 
     return ready
 
@@ -167,14 +169,34 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         data["engine"] = engine
         data["reminders"] = ReminderService(sessions, content.tips, clock)
         data["reminder_replies"] = replies
-        data["dispatcher"] = Dispatcher(
+        dispatcher = data["dispatcher"] = Dispatcher(
             sessions,
             content.tips,
-            TelegramSender(application.bot, replies),
+            TelegramSender(application.bot, replies, read_timeout=settings.reminder_read_timeout_seconds),
             clock=clock,
             grace=timedelta(minutes=settings.reminder_grace_minutes),
             concurrency=max(8, min(64, int(settings.send_rate / 4))),
+            # a peer counts a "sending" row as lost only once no answer can still be coming
+            in_flight=timedelta(seconds=max(120.0, settings.reminder_read_timeout_seconds + 60)),
         )
+        processes = data["processes"] = Processes(sessions, dispatcher.owner, clock)
+        interval = settings.dispatch_interval_seconds
+        data["readiness"] = Readiness(
+            sessions,
+            processes,
+            database_file=DatabaseFile.of(settings.database),
+            dispatcher_beat=(lambda: dispatcher.beat_at) if interval > 0 else None,
+            clock=clock,
+            stale_after=max(60.0, 6 * interval),
+        )
+        if application.job_queue is not None:
+            application.job_queue.run_repeating(
+                _beat(settings.send_rate),
+                interval=BEAT_SECONDS,
+                first=0,
+                name=HEARTBEAT_JOB,
+                job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+            )
         if settings.dispatch_interval_seconds > 0 and application.job_queue is not None:
             application.job_queue.run_repeating(
                 dispatch,
@@ -184,7 +206,7 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
                 job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
             )
         if settings.health_port is not None and not settings.webhook_url:
-            server = WebServer(_readiness(application, settings))
+            server = WebServer(_readiness(application))
             data["health_port"] = server.start(settings.listen_host, settings.health_port)
             data["web"] = server
         log.info("ready (database %s)", engine.url.render_as_string(hide_password=True))
@@ -198,6 +220,9 @@ async def _post_stop(application: Application) -> None:
         released = await dispatcher.release()
         if released:
             log.info("handed %d unsent reminders to the next process", released)
+    processes: Processes | None = application.bot_data.get("processes")
+    if processes is not None:
+        await processes.leave()  # the others take over this process's share of SEND_RATE
 
 
 async def _post_shutdown(application: Application) -> None:
@@ -210,18 +235,26 @@ async def _post_shutdown(application: Application) -> None:
 
 
 def build_application(
-    settings: Settings, content: Content, *, clock: Callable[[], datetime] | None = None, updater: bool = True
+    settings: Settings,
+    content: Content,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    updater: bool = True,
+    concurrent_updates: bool = False,
 ) -> Application:
+    """The bot. `concurrent_updates` is for benchmarks only: the bot itself handles updates one
+    at a time, so one chat's messages are answered in order."""
     token = settings.require_token()
     admins = settings.admins
     clock = clock or make_clock(settings)
+    limiter = PriorityRateLimiter(settings.send_rate)
     builder = (
         ApplicationBuilder()
         .token(token)
         .request(InstrumentedRequest(connection_pool_size=256))
         .get_updates_request(InstrumentedRequest())
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(paced_limiter(settings.send_rate))
+        .rate_limiter(limiter)
         .post_init(_post_init(settings, content, clock))
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -231,12 +264,15 @@ def build_application(
         builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot", 1))
     if not updater:
         builder = builder.updater(None)
+    if concurrent_updates:
+        builder = builder.concurrent_updates(True)
     application = builder.build()
     responder = Responder(content)
     application.bot_data["responder"] = responder
     application.bot_data["zones"] = ZoneFinder()
     application.bot_data["flood"] = FloodGuard(settings.flood_limit, settings.flood_window_seconds)
     application.bot_data["admins"] = admins
+    application.bot_data["limiter"] = limiter
 
     application.add_handler(TypeHandler(Update, count_and_limit), group=-1)
     for handler in reminders.handlers(responder):  # before the Q&A: the flow owns its replies
@@ -270,7 +306,7 @@ async def serve_webhook(
         )
         await application.start()
         server = WebServer(
-            _readiness(application, settings),
+            _readiness(application),
             application=application,
             webhook_path=settings.webhook_path,
             secret=secret,
