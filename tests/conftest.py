@@ -77,10 +77,13 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     yield url
 
 
+TABLES = ("chat_state", "flood_counts", "deliveries", "subscriptions", "alembic_version")
+
+
 async def reset_postgres(url: str) -> None:
     engine = create_async_engine(url)
     async with engine.begin() as connection:
-        await connection.execute(text("DROP TABLE IF EXISTS deliveries, subscriptions, alembic_version CASCADE"))
+        await connection.execute(text(f"DROP TABLE IF EXISTS {', '.join(TABLES)} CASCADE"))
     await engine.dispose()
 
 

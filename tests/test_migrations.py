@@ -27,7 +27,7 @@ async def test_a_database_from_the_first_migration_upgrades_to_head_keeping_its_
     await upgrade(engine)
     async with engine.connect() as connection:
         version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-    assert version == "0002"
+    assert version == "0005"
     service = ReminderService(session_factory(engine), content.tips, clock)
     settings = await service.get(42)
     assert (settings.minute, settings.zone, settings.next_due_at) == (

@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -41,6 +42,13 @@ def create_engine(url: str) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def insert_for(session: AsyncSession, table: type) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can say ON CONFLICT DO UPDATE: an upsert in one statement, so two
+    processes writing the same row never fail on the unique key."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def alembic_config(url: str) -> Config:
