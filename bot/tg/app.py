@@ -19,18 +19,15 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
-    CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     Defaults,
-    MessageHandler,
     TypeHandler,
-    filters,
 )
 from telegram.request import HTTPXRequest
 
 from bot import metrics
 from bot.config import Settings
+from bot.conversations import ChatStates
 from bot.flood import FloodGuard, Verdict
 from bot.knowledge import Content
 from bot.reminders.dispatcher import Dispatcher
@@ -40,7 +37,7 @@ from bot.reminders.zones import ZoneFinder
 from bot.replies import Responder
 from bot.storage.database import create_engine, session_factory, upgrade
 from bot.storage.models import utcnow
-from bot.tg import account, handlers, reminders
+from bot.tg import handlers, routing
 from bot.tg.sender import TelegramSender
 from bot.web import WebServer
 
@@ -58,6 +55,8 @@ COMMANDS = [
     BotCommand("forget", "Delete everything stored about you"),
 ]
 DISPATCH_JOB = "reminder-dispatcher"
+PURGE_JOB = "expired-state-purge"
+PURGE_EVERY_SECONDS = 300  # expired conversation state is deleted this often
 SHUTDOWN_SECONDS = 10.0  # in-flight work gets this long after SIGTERM
 SUBSCRIBER_COUNT_EVERY = 12  # ticks between subscriber counts (a count scans the table)
 
@@ -96,6 +95,11 @@ async def dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:
     if ticks % SUBSCRIBER_COUNT_EVERY == 1:
         for status, count in (await dispatcher.subscriber_counts()).items():
             metrics.SUBSCRIBERS.labels(status).set(count)
+
+
+async def purge(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Delete conversation state past its expiry (it already reads as absent)."""
+    await context.bot_data["chat_states"].purge_expired()
 
 
 def _readiness(application: Application, settings: Settings):
@@ -166,6 +170,7 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         data = application.bot_data
         data["engine"] = engine
         data["reminders"] = ReminderService(sessions, content.tips, clock)
+        data["chat_states"] = ChatStates(sessions, clock)
         data["reminder_replies"] = replies
         data["dispatcher"] = Dispatcher(
             sessions,
@@ -182,6 +187,9 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
                 first=0,
                 name=DISPATCH_JOB,
                 job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+            )
+            application.job_queue.run_repeating(
+                purge, interval=PURGE_EVERY_SECONDS, first=PURGE_EVERY_SECONDS, name=PURGE_JOB
             )
         if settings.health_port is not None and not settings.webhook_url:
             server = WebServer(_readiness(application, settings))
@@ -239,21 +247,7 @@ def build_application(
     application.bot_data["admins"] = admins
 
     application.add_handler(TypeHandler(Update, count_and_limit), group=-1)
-    for handler in reminders.handlers(responder):  # before the Q&A: the flow owns its replies
-        application.add_handler(handler)
-    for handler in account.handlers():
-        application.add_handler(handler)
-    message = filters.UpdateType.MESSAGE  # edited messages are not answered twice
-    application.add_handler(CommandHandler("start", handlers.start, filters=message))
-    application.add_handler(CommandHandler("help", handlers.help_command, filters=message))
-    application.add_handler(CommandHandler("topics", handlers.topics, filters=message))
-    application.add_handler(CommandHandler("privacy", handlers.privacy, filters=message))
-    application.add_handler(CallbackQueryHandler(handlers.button))
-    application.add_handler(MessageHandler(message & filters.TEXT & ~filters.COMMAND, handlers.text_message))
-    application.add_handler(MessageHandler(message & filters.COMMAND, handlers.unknown_command))
-    application.add_handler(
-        MessageHandler(message & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.non_text_message)
-    )
+    application.add_handlers(routing.all_handlers())
     application.add_error_handler(handlers.error_handler)
     return application
 
