@@ -28,6 +28,7 @@ DISPATCHER_LAG = Gauge("rls_dispatcher_lag_seconds", "How late the oldest due re
 DISPATCHER_LAST_TICK = Gauge(
     "rls_dispatcher_last_tick_timestamp_seconds", "When the dispatcher last ran", registry=REGISTRY
 )
+ERRORS = Counter("rls_errors_total", "Failed updates and jobs, by exception type", ["type"], registry=REGISTRY)
 SUBSCRIBERS = Gauge("rls_subscribers", "Reminder subscriptions, by status", ["status"], registry=REGISTRY)
 
 

@@ -30,6 +30,7 @@ from bot.config import Settings
 from bot.conversations import ChatStates
 from bot.flood import FloodGuard, Verdict
 from bot.knowledge import Content
+from bot.logs import Throttle
 from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.replies import ReminderReplies
 from bot.reminders.service import ReminderService
@@ -245,6 +246,7 @@ def build_application(
     application.bot_data["zones"] = ZoneFinder()
     application.bot_data["flood"] = FloodGuard(settings.flood_limit, settings.flood_window_seconds)
     application.bot_data["admins"] = admins
+    application.bot_data["errors"] = Throttle()  # one traceback per kind of failure per 5 minutes
 
     application.add_handler(TypeHandler(Update, count_and_limit), group=-1)
     application.add_handlers(routing.all_handlers())

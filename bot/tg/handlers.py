@@ -14,6 +14,7 @@ from telegram.ext import ContextTypes
 
 from bot import callbacks as cb
 from bot import metrics
+from bot.logs import Throttle
 from bot.replies import Reply, Responder
 from bot.tg.render import keyboard, split_html
 from bot.understanding import Intent
@@ -28,6 +29,10 @@ INLINE_TOAST = "Open a private chat with me to use this button."
 
 def responder_of(context: ContextTypes.DEFAULT_TYPE) -> Responder:
     return context.bot_data["responder"]
+
+
+def errors_of(context: ContextTypes.DEFAULT_TYPE) -> Throttle:
+    return context.bot_data["errors"]
 
 
 def sendable(text: str) -> str:
@@ -153,9 +158,23 @@ async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE, press
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log what failed (never the user's text) and tell the user, rather than going silent."""
-    update_id = update.update_id if isinstance(update, Update) else None
-    log.error("update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error)
+    """Log what failed and tell the user, rather than going silent.
+
+    The log line names the exception type; its traceback comes without exception messages
+    (bot.logs), which can quote what was being sent. The same failure repeated (a full disk
+    fails every update and every dispatcher tick) is logged once per few minutes with a count,
+    not once per second."""
+    error = context.error
+    if context.job is not None:
+        subject = f"job {context.job.name}"
+    else:
+        subject = f"update {update.update_id if isinstance(update, Update) else '-'}"
+    metrics.ERRORS.labels(type(error).__name__).inc()
+    kind = f"{subject.split()[0]}:{type(error).__module__}.{type(error).__qualname__}"
+    held_back = errors_of(context).admit(kind)
+    if held_back is not None:
+        repeats = f" ({held_back} more like it since the last report)" if held_back else ""
+        log.error("%s failed: %s%s", subject, type(error).__name__, repeats, exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:
