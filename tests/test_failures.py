@@ -15,6 +15,8 @@ from bot import logs
 from bot.devtools.fake_bot_api import FakeBotApi
 from bot.logs import Throttle
 
+from .conftest import serving
+
 SECRET_NAME = "Zoë\ud800Quietwater"  # a lone surrogate: valid in JSON, not encodable as UTF-8
 
 
@@ -77,3 +79,23 @@ async def test_the_same_failure_every_second_is_one_traceback_not_sixty(running_
     await running_bot.process_error(None, full_disk())
     last = [r for r in caplog.records if r.exc_info][-1]
     assert "59 more like it" in last.getMessage()
+
+
+async def test_a_locked_sqlite_database_does_not_stall_questions(bot_api, content, clock, tmp_path):
+    path = tmp_path / "locked.db"
+    async with serving(bot_api, content, clock, f"sqlite+aiosqlite:///{path}"):
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock: a backup, a stuck process
+        try:
+            await bot_api.push_text("/remind 21:00 UTC")  # a write: gives up within seconds
+            await bot_api.push_text("what foods have magnesium")  # a question: needs no write
+            await bot_api.push_text("/remind", chat=bot_api.private_chat(43))
+            replies = await bot_api.wait_for(count=3)  # all while the lock is still held
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert "try again" in replies[0]["text"]
+        assert "Pumpkin seeds" in replies[1]["text"]
+        assert "try again" in replies[2]["text"]  # even a flow's first step is a write
+        await bot_api.push_text("/remind 21:00 UTC")
+        assert "Reminders are on" in (await bot_api.wait_for(count=4))[3]["text"]

@@ -20,12 +20,20 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str) -> AsyncEngine:
+BUSY_SECONDS = 30  # background work (the dispatcher) waits this long for a locked database
+INTERACTIVE_BUSY_SECONDS = 2  # a user's tap waits at most this long, then hears "try again"
+
+
+def create_engine(url: str, *, interactive: bool = False) -> AsyncEngine:
+    """The engine for `url`. `interactive=True` is for work a user is waiting on: it gives up
+    after seconds, not half a minute, because updates are handled one after another and one
+    write stuck behind a lock would hold up every other user's question."""
+    busy = INTERACTIVE_BUSY_SECONDS if interactive else BUSY_SECONDS
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": busy}, pool_timeout=busy)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(connection, _record) -> None:
@@ -33,10 +41,20 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the dispatcher
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={busy * 1000}")
             cursor.close()
 
         return engine
+    if interactive:
+        limits = {"lock_timeout": str(busy * 1000), "statement_timeout": str(busy * 2500)}  # milliseconds
+        return create_async_engine(
+            url,
+            pool_size=5,
+            max_overflow=10,
+            pool_timeout=busy,
+            pool_pre_ping=True,
+            connect_args={"timeout": busy * 2, "server_settings": limits},
+        )
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 

@@ -167,11 +167,14 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         engine = create_engine(settings.database)
         await upgrade(engine)
         sessions = session_factory(engine)
+        interactive = create_engine(settings.database, interactive=True)  # what users wait on
+        user_sessions = session_factory(interactive)
         replies = ReminderReplies(content)
         data = application.bot_data
         data["engine"] = engine
-        data["reminders"] = ReminderService(sessions, content.tips, clock)
-        data["chat_states"] = ChatStates(sessions, clock)
+        data["interactive_engine"] = interactive
+        data["reminders"] = ReminderService(user_sessions, content.tips, clock)
+        data["chat_states"] = ChatStates(user_sessions, clock)
         data["reminder_replies"] = replies
         data["dispatcher"] = Dispatcher(
             sessions,
@@ -213,9 +216,10 @@ async def _post_shutdown(application: Application) -> None:
     server = application.bot_data.pop("web", None)
     if server is not None:
         await server.close()
-    engine = application.bot_data.get("engine")
-    if engine is not None:
-        await engine.dispose()
+    for name in ("interactive_engine", "engine"):
+        engine = application.bot_data.get(name)
+        if engine is not None:
+            await engine.dispose()
 
 
 def build_application(
