@@ -28,7 +28,7 @@ from telegram.request import HTTPXRequest
 from bot import metrics
 from bot.config import Settings
 from bot.conversations import ChatStates
-from bot.flood import FloodGuard, Verdict
+from bot.flood import FloodGuard, SharedFloodGuard, Verdict
 from bot.knowledge import Content
 from bot.logs import Throttle
 from bot.reminders.dispatcher import Dispatcher
@@ -36,7 +36,7 @@ from bot.reminders.replies import ReminderReplies
 from bot.reminders.service import ReminderService
 from bot.reminders.zones import ZoneFinder
 from bot.replies import Responder
-from bot.storage.database import create_engine, session_factory, upgrade
+from bot.storage.database import create_engine, is_sqlite, session_factory, upgrade
 from bot.storage.models import utcnow
 from bot.tg import handlers, routing
 from bot.tg.sender import TelegramSender
@@ -57,7 +57,7 @@ COMMANDS = [
 ]
 DISPATCH_JOB = "reminder-dispatcher"
 PURGE_JOB = "expired-state-purge"
-PURGE_EVERY_SECONDS = 300  # expired conversation state is deleted this often
+PURGE_EVERY_SECONDS = 300  # expired conversation state and idle flood counters are deleted this often
 SHUTDOWN_SECONDS = 10.0  # in-flight work gets this long after SIGTERM
 SUBSCRIBER_COUNT_EVERY = 12  # ticks between subscriber counts (a count scans the table)
 
@@ -99,8 +99,11 @@ async def dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def purge(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Delete conversation state past its expiry (it already reads as absent)."""
+    """Delete conversation state past its expiry (it already reads as absent) and idle flood counts."""
     await context.bot_data["chat_states"].purge_expired()
+    flood = context.bot_data["flood"]
+    if isinstance(flood, SharedFloodGuard):
+        await flood.purge()
 
 
 def _readiness(application: Application, settings: Settings):
@@ -150,7 +153,7 @@ async def count_and_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     user = update.effective_user
     if user is None or kind not in ("message", "callback_query"):
         return
-    verdict = context.bot_data["flood"].check(user.id)
+    verdict = await context.bot_data["flood"].verdict(user.id)
     if verdict is Verdict.allow:
         return
     metrics.FLOOD_LIMITED.inc()
@@ -175,6 +178,14 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         data["interactive_engine"] = interactive
         data["reminders"] = ReminderService(user_sessions, content.tips, clock)
         data["chat_states"] = ChatStates(user_sessions, clock)
+        if not is_sqlite(settings.database):  # several processes may share it: so does the limit
+            data["flood"] = SharedFloodGuard(
+                user_sessions,
+                settings.flood_limit,
+                settings.flood_window_seconds,
+                clock=clock,
+                fallback=data["flood"],
+            )
         data["reminder_replies"] = replies
         data["dispatcher"] = Dispatcher(
             sessions,
