@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -81,9 +81,16 @@ def _run(connection: Connection, config: Config, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+MIGRATION_LOCK = 0x726C73  # any fixed number: the PostgreSQL advisory lock held while migrating
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply migrations up to `revision` over the engine's own connection (works inside a loop)."""
+    """Apply migrations up to `revision` over the engine's own connection (works inside a loop).
+    On PostgreSQL, processes starting together take turns: the first migrates, the others then
+    find the schema current (without the lock two would both try to create the same tables)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await connection.run_sync(_run, config, revision)
     log.info("database schema is at %s", revision)
