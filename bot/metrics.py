@@ -29,6 +29,7 @@ DISPATCHER_LAST_TICK = Gauge(
     "rls_dispatcher_last_tick_timestamp_seconds", "When the dispatcher last ran", registry=REGISTRY
 )
 PROCESSES = Gauge("rls_bot_processes", "Live bot processes on this database, sharing SEND_RATE", registry=REGISTRY)
+ERRORS = Counter("rls_errors_total", "Failed updates and jobs, by exception type", ["type"], registry=REGISTRY)
 SUBSCRIBERS = Gauge("rls_subscribers", "Reminder subscriptions, by status", ["status"], registry=REGISTRY)
 
 

@@ -68,6 +68,7 @@ class Reply:
     topic: str | None = None
     buttons: tuple[tuple[Button, ...], ...] = ()
     rule: str | None = None  # which safety rule an emergency reply answers, for metrics
+    confident: bool = True  # False: the understanding was unsure (a flow's answer may be meant)
 
     @property
     def text(self) -> str:
@@ -173,7 +174,8 @@ class Responder:
         if found.alternatives and not found.confident:
             options = [self.content.topics[t] for t in (found.topic, *found.alternatives) if t in self.content.topics]
             buttons = button_rows([Button(t.title, show_topic(t.id)) for t in options])
-            return Reply(Intent.topic, self.messages.clarify.strip(), found.topic, (*buttons, (TOPICS_BUTTON,)))
+            clarify = self.messages.clarify.strip()
+            return Reply(Intent.topic, clarify, found.topic, (*buttons, (TOPICS_BUTTON,)), confident=False)
         html_text, buttons = reply.html, reply.buttons
         if found.alternatives:
             others = [self.content.topics[t] for t in found.alternatives if t in self.content.topics]
@@ -181,7 +183,7 @@ class Responder:
             html_text += "\n\n" + self.messages.did_you_mean.strip()
         if not found.confident:
             html_text += "\n\n" + self.messages.safety_line.strip()
-        return Reply(Intent.topic, html_text, reply.topic, buttons)
+        return Reply(Intent.topic, html_text, reply.topic, buttons, confident=found.confident)
 
     def _out_of_scope(self) -> Reply:
         return Reply(Intent.out_of_scope, self.messages.out_of_scope.strip(), None, ((TOPICS_BUTTON,),))
@@ -209,7 +211,10 @@ class Responder:
         return self._out_of_scope()
 
     def answer(self, message: str, context: Context | None = None, now: datetime | None = None) -> Reply:
-        found = self.classifier.classify(message, context, now)
+        return self.reply_to(message, self.classifier.classify(message, context, now))
+
+    def reply_to(self, message: str, found: Interpretation) -> Reply:
+        """The reply to `message` as `found` understood it (a note when only its start was read)."""
         reply = self.for_interpretation(found)
         if len(message) > MAX_READ_CHARS and reply.intent is not Intent.emergency:
             note = self.messages.too_long.strip()

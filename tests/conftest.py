@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -18,7 +21,8 @@ from bot.devtools.fake_bot_api import FakeBotApi
 from bot.knowledge import Content, load_content
 from bot.replies import Responder
 from bot.storage.database import create_engine, session_factory, upgrade
-from bot.tg.app import build_application
+from bot.tg.app import build_application, serve_webhook
+from bot.web import SECRET_HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = ROOT / "content"
@@ -80,12 +84,13 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     yield url
 
 
+TABLES = ("chat_state", "flood_counts", "deliveries", "subscriptions", "processes", "alembic_version")
+
+
 async def reset_postgres(url: str) -> None:
     engine = create_async_engine(url)
     async with engine.begin() as connection:
-        await connection.execute(
-            text("DROP TABLE IF EXISTS deliveries, subscriptions, processes, alembic_version CASCADE")
-        )
+        await connection.execute(text(f"DROP TABLE IF EXISTS {', '.join(TABLES)} CASCADE"))
     await engine.dispose()
 
 
@@ -128,3 +133,55 @@ async def serving(
         await application.updater.stop()
         await application.stop()
         await application.post_shutdown(application)
+
+
+WEBHOOK_SECRET = "conversation-tests-secret"
+_update_ids = itertools.count(1_000_000)
+
+
+class WebhookBot:
+    """One bot process as Telegram sees it: a webhook URL to POST updates to."""
+
+    def __init__(self, application: Application, client: httpx.AsyncClient) -> None:
+        self.application = application
+        self.client = client
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.application.bot_data['web_port']}/hook"
+
+    async def post(self, update: dict) -> None:
+        """Deliver one update as Telegram would (a fresh update_id each time)."""
+        body = {"update_id": next(_update_ids), **update}
+        response = await self.client.post(self.url, json=body, headers={SECRET_HEADER: WEBHOOK_SECRET})
+        assert response.status_code == 200, response.text
+
+
+@asynccontextmanager
+async def webhook_serving(
+    bot_api: FakeBotApi, content: Content, clock: FakeClock, database_url: str, **overrides: object
+) -> AsyncIterator[WebhookBot]:
+    """The real Application in webhook mode on a free port of 127.0.0.1, as `rls-bot run` with
+    WEBHOOK_URL runs it; several may share one database, like processes behind one URL."""
+    settings = Settings(
+        bot_token=bot_api.token,
+        telegram_api_url=bot_api.base_url,
+        content_dir=CONTENT_DIR,
+        database_url=database_url,
+        dispatch_interval_seconds=0,
+        webhook_url="https://bot.example.org/hook",
+        webhook_secret=WEBHOOK_SECRET,
+        listen_host="127.0.0.1",
+        port=0,
+        **overrides,
+    )
+    application = build_application(settings, content, clock=clock, updater=False)
+    stop, listening = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(serve_webhook(application, settings, stop, listening))
+    try:
+        await asyncio.wait_for(listening.wait(), 30)
+        async with httpx.AsyncClient(timeout=10) as client:
+            yield WebhookBot(application, client)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -58,3 +59,19 @@ async def test_upgrading_twice_is_harmless(database_url):
     await upgrade(engine)
     await upgrade(engine)
     await engine.dispose()
+
+
+async def test_processes_starting_together_on_one_database_all_come_up(database_url):
+    import asyncio
+
+    if database_url.startswith("sqlite"):
+        pytest.skip("an SQLite file serves one process; several processes share PostgreSQL")
+    engines = [create_engine(database_url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(upgrade(engine) for engine in engines))  # three processes at once
+        async with engines[0].connect() as connection:
+            version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+        assert version == "0005"
+    finally:
+        for engine in engines:
+            await engine.dispose()

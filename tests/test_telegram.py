@@ -156,3 +156,22 @@ async def test_unknown_command_gets_help(running_bot, bot_api):
     await bot_api.push_text("/frobnicate")
     [reply] = await bot_api.wait_for("sendMessage")
     assert "/topics" in reply["text"]
+
+
+async def test_short_follow_ups_are_read_with_the_previous_question(running_bot, bot_api, clock):
+    """The chain stays in the database, so any process can read the next message with it."""
+    await bot_api.push_text("is magnesium glycinate any good")
+    await bot_api.wait_for(count=1)
+    await bot_api.push_text("and citrate?")
+    await bot_api.wait_for(count=2)
+    await bot_api.push_text("how many mg of that a day?")
+    replies = await bot_api.wait_for(count=3)
+    titles = [r["text"].split("\n")[0] for r in replies]
+    assert titles == ["<b>Types of magnesium</b>", "<b>Types of magnesium</b>", "<b>How much magnesium</b>"]
+    await bot_api.push_text("does a hot bath help")
+    await bot_api.wait_for(count=4)
+    await bot_api.push_text("how hot")
+    assert "Easing an attack" in (await bot_api.wait_for(count=5))[4]["text"]
+    clock.advance(hours=2)  # long after, the same fragment is read on its own: nothing to go on
+    await bot_api.push_text("how hot")
+    assert "can't help" in (await bot_api.wait_for(count=6))[5]["text"]

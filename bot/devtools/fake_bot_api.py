@@ -204,22 +204,39 @@ class FakeBotApi:
     async def push_text(self, text: str, **kwargs: Any) -> int:
         return await self.push({"message": self.message(text, **kwargs)})
 
-    async def push_callback(self, data: str, *, chat_id: int = 42, message_id: int | None = None) -> int:
-        message = {
-            "message_id": message_id or next(self._message_ids),
-            "date": int(time.time()),
-            "chat": self.private_chat(chat_id),
-            "text": "menu",
-            "from": {"id": BOT_ID, "is_bot": True, "first_name": "RLS"},
-        }
-        query = {
+    def callback_query(
+        self,
+        data: str | None,
+        *,
+        chat_id: int = 42,
+        message_id: int | None = None,
+        chat: dict[str, Any] | None = None,
+        user: dict[str, Any] | None = None,
+        inline: bool = False,
+    ) -> dict[str, Any]:
+        """A button press: under a bot message in `chat` (a private chat by default), or under an
+        inline message (no chat at all). `data` None is a press without data, like a game button."""
+        query: dict[str, Any] = {
             "id": str(next(self._message_ids)),
-            "from": self.user(chat_id),
+            "from": user or self.user(chat_id),
             "chat_instance": "1",
-            "data": data,
-            "message": message,
         }
-        return await self.push({"callback_query": query})
+        if data is not None:
+            query["data"] = data
+        if inline:
+            query["inline_message_id"] = f"inline-{next(self._message_ids)}"
+        else:
+            query["message"] = {
+                "message_id": message_id or next(self._message_ids),
+                "date": int(time.time()),
+                "chat": chat or self.private_chat(chat_id),
+                "text": "menu",
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "RLS"},
+            }
+        return query
+
+    async def push_callback(self, data: str | None, **kwargs: Any) -> int:
+        return await self.push({"callback_query": self.callback_query(data, **kwargs)})
 
     # -- what tests read out ---------------------------------------------------------------
 

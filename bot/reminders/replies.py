@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from datetime import datetime, timedelta
 
+from bot import callbacks as cb
 from bot.knowledge.schema import Content, Tip
 from bot.reminders.schedule import format_minute, resolve_zone
 from bot.reminders.service import ReminderSettings
@@ -14,22 +15,9 @@ from bot.understanding import Intent
 
 TIME_CHOICES = (19 * 60, 20 * 60, 20 * 60 + 30, 21 * 60, 21 * 60 + 30, 22 * 60, 22 * 60 + 30, 23 * 60)
 
-# Callback data of reminder buttons; every one stays far below Telegram's 64 bytes.
-PICK_TIME = "r:t:"  # + minute of day
-CHANGE_TIME = "r:time"
-CHANGE_ZONE = "r:zone"
-PAUSE = "r:pause"
-RESUME = "r:resume"
-STOP = "r:stop"
-SKIP_TONIGHT = "r:skip"
-CHOOSE_TIPS = "r:tips"
-TOGGLE_MEASURE = "r:m:"  # + measure id
-SETTINGS = "r:show"
-DONE = "r:d:"  # + delivery id
-SNOOZE = "r:z:"  # + delivery id
-SKIP = "r:k:"  # + delivery id
-FORGET_YES = "f:yes"
-FORGET_NO = "f:no"
+
+def _button(label: str, callback: cb.Callback) -> Button:
+    return Button(label, cb.encode(callback))
 
 
 def when(moment: datetime | None, zone: str, now: datetime) -> str:
@@ -58,7 +46,7 @@ class ReminderReplies:
         return text
 
     def ask_time(self) -> Reply:
-        buttons = [Button(format_minute(m), f"{PICK_TIME}{m}") for m in TIME_CHOICES]
+        buttons = [_button(format_minute(m), cb.PickTime(m)) for m in TIME_CHOICES]
         return Reply(Intent.reminders, self.texts.ask_time, None, button_rows(buttons, 4))
 
     def ask_zone(self) -> Reply:
@@ -81,7 +69,8 @@ class ReminderReplies:
 
     def settings(self, settings: ReminderSettings | None, now: datetime) -> Reply:
         if settings is None:
-            return Reply(Intent.reminders, self.texts.no_reminders, None, ((Button("⏰ Set up reminders", SETTINGS),),))
+            set_up = _button("⏰ Set up reminders", cb.ShowSettings())
+            return Reply(Intent.reminders, self.texts.no_reminders, None, ((set_up,),))
         status = {Status.active: "on ✅", Status.paused: "paused ⏸", Status.stopped: "off 🛑"}[settings.status]
         measures = ", ".join(self._labels[m] for m in self._labels if not settings.measures or m in settings.measures)
         text = self._fill(
@@ -93,31 +82,31 @@ class ReminderReplies:
             measures=measures,
         )
         rows: list[tuple[Button, ...]] = [
-            (Button("🕘 Change time", CHANGE_TIME), Button("🌍 Change zone", CHANGE_ZONE))
+            (_button("🕘 Change time", cb.ChangeTime()), _button("🌍 Change zone", cb.ChangeZone()))
         ]
         if settings.status == Status.active:
-            rows.append((Button("⏸ Pause", PAUSE), Button("🌙 Skip tonight", SKIP_TONIGHT)))
+            rows.append((_button("⏸ Pause", cb.Pause()), _button("🌙 Skip tonight", cb.SkipTonight())))
         else:
-            rows.append((Button("▶️ Resume", RESUME),))
-        rows.append((Button("🧩 Choose tips", CHOOSE_TIPS), Button("🛑 Stop reminders", STOP)))
+            rows.append((_button("▶️ Resume", cb.Resume()),))
+        rows.append((_button("🧩 Choose tips", cb.ChooseTips()), _button("🛑 Stop reminders", cb.Stop())))
         return Reply(Intent.reminders, text, None, tuple(rows))
 
     def measures(self, settings: ReminderSettings) -> Reply:
         buttons = [
             Button(
                 ("✅ " if not settings.measures or m.id in settings.measures else "▫️ ") + m.label,
-                f"{TOGGLE_MEASURE}{m.id}",
+                cb.encode(cb.ToggleMeasure(m.id)),
             )
             for m in self.tips.measures
         ]
-        rows = (*button_rows(buttons, 2), (Button("↩ Back to settings", SETTINGS),))
+        rows = (*button_rows(buttons, 2), (_button("↩ Back to settings", cb.ShowSettings()),))
         return Reply(Intent.reminders, self.texts.choose_measures, None, rows)
 
     def tip(self, tip: Tip, delivery_id: int) -> Reply:
         text = self._fill(self.texts.tip, title=tip.title, why=tip.why)
         rows = (
-            (Button("✅ Done", f"{DONE}{delivery_id}"), Button("⏰ Snooze 30 min", f"{SNOOZE}{delivery_id}")),
-            (Button("🌙 Skip tonight", f"{SKIP}{delivery_id}"), Button("🛑 Stop reminders", STOP)),
+            (_button("✅ Done", cb.TipDone(delivery_id)), _button("⏰ Snooze 30 min", cb.TipSnooze(delivery_id))),
+            (_button("🌙 Skip tonight", cb.TipSkip(delivery_id)), _button("🛑 Stop reminders", cb.Stop())),
         )
         return Reply(Intent.reminders, text, None, rows)
 
@@ -140,7 +129,7 @@ class ReminderReplies:
         return Reply(Intent.reminders, self.texts.done)
 
     def forget_confirm(self) -> Reply:
-        rows = ((Button("🗑 Delete everything", FORGET_YES), Button("Keep it", FORGET_NO)),)
+        rows = ((_button("🗑 Delete everything", cb.ForgetYes()), _button("Keep it", cb.ForgetNo())),)
         return Reply(Intent.reminders, self.texts.forget_confirm, None, rows)
 
     def forgotten(self) -> Reply:

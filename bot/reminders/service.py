@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.knowledge.schema import Tips
 from bot.reminders.schedule import local_date, next_evening_after, next_occurrence
-from bot.storage.models import Delivery, DeliveryStatus, Status, Subscription, utcnow
+from bot.storage.models import ChatState, Delivery, DeliveryStatus, FloodCount, Status, Subscription, utcnow
 
 SNOOZE = timedelta(minutes=30)
 SNOOZE_WINDOW = timedelta(hours=8)  # a Snooze button older than this is from another evening
@@ -177,10 +177,28 @@ class ReminderService:
             return True
 
     async def forget(self, chat_id: int) -> None:
-        """Delete everything stored about the chat (its deliveries go with it)."""
+        """Delete everything stored about the chat, in one transaction: its reminder and the
+        tips sent, what it was in the middle of, and (a private chat's id is its user's id)
+        its flood counter."""
         async with self.sessions.begin() as session:
             await session.execute(delete(Delivery).where(Delivery.chat_id == chat_id))
             await session.execute(delete(Subscription).where(Subscription.chat_id == chat_id))
+            await session.execute(delete(ChatState).where(ChatState.chat_id == chat_id))
+            await session.execute(delete(FloodCount).where(FloodCount.user_id == chat_id))
+
+    async def status_counts(self) -> dict[str, int]:
+        """Subscriptions per status, for /stats."""
+        async with self.sessions() as session:
+            rows = await session.execute(select(Subscription.status, func.count()).group_by(Subscription.status))
+            return {status: count for status, count in rows.all()}
+
+    async def delivery_counts(self, since: datetime) -> dict[str, int]:
+        """Deliveries per status for evenings from `since` on, for /stats."""
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(Delivery.status, func.count()).where(Delivery.slot_at >= since).group_by(Delivery.status)
+            )
+            return {status: count for status, count in rows.all()}
 
     async def deliveries(self, chat_id: int) -> list[Delivery]:
         async with self.sessions() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     DateTime,
     ForeignKey,
@@ -131,3 +132,30 @@ class Process(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChatState(Base):
+    """What a chat is in the middle of (a /remind step, a /forget awaiting its tap, the last
+    question), so that any bot process can take the chat's next message and a restart loses
+    nothing. Rows past `expires_at` count as absent and are purged."""
+
+    __tablename__ = "chat_state"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_chat_state_expires_at", "expires_at"),)
+
+
+class FloodCount(Base):
+    """Messages per user in the current flood window, shared by every bot process on PostgreSQL."""
+
+    __tablename__ = "flood_counts"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    window_index: Mapped[int] = mapped_column(BigInteger)  # seconds since the epoch // window length
+    hits: Mapped[int] = mapped_column(Integer)
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

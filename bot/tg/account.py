@@ -6,30 +6,33 @@ import io
 import json
 from datetime import UTC, datetime, time
 
-from sqlalchemy import func, select
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import ContextTypes
 
 from bot.replies import Reply
-from bot.storage.models import Delivery, DeliveryStatus, Subscription
+from bot.storage.models import DeliveryStatus
 from bot.tg.handlers import responder_of, send, unknown_command
+from bot.tg.reminders import service_of, states_of
 from bot.understanding import Intent
 
 
 async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send everything stored about this chat as a JSON file."""
     chat_id = update.effective_chat.id
-    service = context.bot_data["reminders"]
+    service = service_of(context)
     settings = await service.get(chat_id)
+    conversation = await states_of(context).export(chat_id)
     messages = responder_of(context).messages
-    if settings is None:
+    if settings is None and not conversation:
         await context.bot.send_message(chat_id, messages.no_data.strip())
         return
-    deliveries = await service.deliveries(chat_id)
+    deliveries = await service.deliveries(chat_id) if settings else []
     record = {
         "chat_id": chat_id,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "reminder": {
+        "reminder": None
+        if settings is None
+        else {
             "status": settings.status,
             "stop_reason": settings.stop_reason,
             "local_time": f"{settings.minute // 60:02d}:{settings.minute % 60:02d}",
@@ -49,6 +52,7 @@ async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             }
             for d in deliveries
         ],
+        "conversation": conversation,  # what a chat is in the middle of; each entry expires on its own
     }
     document = io.BytesIO(json.dumps(record, indent=2, ensure_ascii=False).encode())
     await context.bot.send_document(
@@ -62,19 +66,10 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if user is None or user.id not in context.bot_data["admins"]:
         await unknown_command(update, context)
         return
-    service = context.bot_data["reminders"]
+    service = service_of(context)
     today = datetime.combine(datetime.now(UTC).date(), time(0), tzinfo=UTC)
-    async with service.sessions() as session:
-        statuses = dict(
-            (await session.execute(select(Subscription.status, func.count()).group_by(Subscription.status))).all()
-        )
-        delivered = dict(
-            (
-                await session.execute(
-                    select(Delivery.status, func.count()).where(Delivery.slot_at >= today).group_by(Delivery.status)
-                )
-            ).all()
-        )
+    statuses = await service.status_counts()
+    delivered = await service.delivery_counts(today)
     day, answers = context.bot_data.get("answers_today", (None, {}))
     if day != datetime.now(UTC).date():
         answers = {}
@@ -86,14 +81,6 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"Reminders today (UTC): sent {delivered.get(DeliveryStatus.sent, 0)}, "
         f"failed {delivered.get(DeliveryStatus.failed, 0)}, skipped {delivered.get(DeliveryStatus.skipped, 0)}, "
         f"in doubt (crash or timeout) {delivered.get(DeliveryStatus.unknown, 0)}",
-        "Answers today (UTC): " + (", ".join(f"{k} {v}" for k, v in sorted(answers.items())) or "none"),
+        "Answers today (UTC, this process): " + (", ".join(f"{k} {v}" for k, v in sorted(answers.items())) or "none"),
     ]
     await send(update.effective_message, Reply(Intent.smalltalk, "\n".join(lines)))
-
-
-def handlers() -> list[BaseHandler]:
-    message = filters.UpdateType.MESSAGE
-    return [
-        CommandHandler("mydata", my_data, filters=message & filters.ChatType.PRIVATE),
-        CommandHandler("stats", stats, filters=message),
-    ]

@@ -17,20 +17,18 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
-    CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     Defaults,
-    MessageHandler,
     TypeHandler,
-    filters,
 )
 from telegram.request import HTTPXRequest
 
 from bot import metrics
 from bot.config import Settings
-from bot.flood import FloodGuard, Verdict
+from bot.conversations import ChatStates
+from bot.flood import FloodGuard, SharedFloodGuard, Verdict
 from bot.knowledge import Content
+from bot.logs import Throttle
 from bot.readiness import DatabaseFile, Readiness
 from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.processes import BEAT_SECONDS, Processes
@@ -38,9 +36,9 @@ from bot.reminders.replies import ReminderReplies
 from bot.reminders.service import ReminderService
 from bot.reminders.zones import ZoneFinder
 from bot.replies import Responder
-from bot.storage.database import create_engine, session_factory, upgrade
+from bot.storage.database import create_engine, is_sqlite, session_factory, upgrade
 from bot.storage.models import utcnow
-from bot.tg import account, handlers, reminders
+from bot.tg import handlers, routing
 from bot.tg.limiter import PriorityRateLimiter
 from bot.tg.sender import TelegramSender
 from bot.web import WebServer
@@ -60,6 +58,8 @@ COMMANDS = [
 ]
 DISPATCH_JOB = "reminder-dispatcher"
 HEARTBEAT_JOB = "process-heartbeat"
+PURGE_JOB = "expired-state-purge"
+PURGE_EVERY_SECONDS = 300  # expired conversation state and idle flood counters are deleted this often
 SHUTDOWN_SECONDS = 10.0  # in-flight work gets this long after SIGTERM
 SUBSCRIBER_COUNT_EVERY = 12  # ticks between subscriber counts (a count scans the table)
 
@@ -113,6 +113,14 @@ async def dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:
             metrics.SUBSCRIBERS.labels(status).set(count)
 
 
+async def purge(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Delete conversation state past its expiry (it already reads as absent) and idle flood counts."""
+    await context.bot_data["chat_states"].purge_expired()
+    flood = context.bot_data["flood"]
+    if isinstance(flood, SharedFloodGuard):
+        await flood.purge()
+
+
 def _readiness(application: Application):
     """/readyz asks the Readiness built in post_init (not ready until it exists)."""
 
@@ -147,7 +155,7 @@ async def count_and_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     user = update.effective_user
     if user is None or kind not in ("message", "callback_query"):
         return
-    verdict = context.bot_data["flood"].check(user.id)
+    verdict = await context.bot_data["flood"].verdict(user.id)
     if verdict is Verdict.allow:
         return
     metrics.FLOOD_LIMITED.inc()
@@ -164,10 +172,22 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         engine = create_engine(settings.database)
         await upgrade(engine)
         sessions = session_factory(engine)
+        interactive = create_engine(settings.database, interactive=True)  # what users wait on
+        user_sessions = session_factory(interactive)
         replies = ReminderReplies(content)
         data = application.bot_data
         data["engine"] = engine
-        data["reminders"] = ReminderService(sessions, content.tips, clock)
+        data["interactive_engine"] = interactive
+        data["reminders"] = ReminderService(user_sessions, content.tips, clock)
+        data["chat_states"] = ChatStates(user_sessions, clock)
+        if not is_sqlite(settings.database):  # several processes may share it: so does the limit
+            data["flood"] = SharedFloodGuard(
+                user_sessions,
+                settings.flood_limit,
+                settings.flood_window_seconds,
+                clock=clock,
+                fallback=data["flood"],
+            )
         data["reminder_replies"] = replies
         dispatcher = data["dispatcher"] = Dispatcher(
             sessions,
@@ -205,6 +225,9 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
                 name=DISPATCH_JOB,
                 job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
             )
+            application.job_queue.run_repeating(
+                purge, interval=PURGE_EVERY_SECONDS, first=PURGE_EVERY_SECONDS, name=PURGE_JOB
+            )
         if settings.health_port is not None and not settings.webhook_url:
             server = WebServer(_readiness(application))
             data["health_port"] = server.start(settings.listen_host, settings.health_port)
@@ -229,9 +252,10 @@ async def _post_shutdown(application: Application) -> None:
     server = application.bot_data.pop("web", None)
     if server is not None:
         await server.close()
-    engine = application.bot_data.get("engine")
-    if engine is not None:
-        await engine.dispose()
+    for name in ("interactive_engine", "engine"):
+        engine = application.bot_data.get(name)
+        if engine is not None:
+            await engine.dispose()
 
 
 def build_application(
@@ -273,23 +297,10 @@ def build_application(
     application.bot_data["flood"] = FloodGuard(settings.flood_limit, settings.flood_window_seconds)
     application.bot_data["admins"] = admins
     application.bot_data["limiter"] = limiter
+    application.bot_data["errors"] = Throttle()  # one traceback per kind of failure per 5 minutes
 
     application.add_handler(TypeHandler(Update, count_and_limit), group=-1)
-    for handler in reminders.handlers(responder):  # before the Q&A: the flow owns its replies
-        application.add_handler(handler)
-    for handler in account.handlers():
-        application.add_handler(handler)
-    message = filters.UpdateType.MESSAGE  # edited messages are not answered twice
-    application.add_handler(CommandHandler("start", handlers.start, filters=message))
-    application.add_handler(CommandHandler("help", handlers.help_command, filters=message))
-    application.add_handler(CommandHandler("topics", handlers.topics, filters=message))
-    application.add_handler(CommandHandler("privacy", handlers.privacy, filters=message))
-    application.add_handler(CallbackQueryHandler(handlers.button))
-    application.add_handler(MessageHandler(message & filters.TEXT & ~filters.COMMAND, handlers.text_message))
-    application.add_handler(MessageHandler(message & filters.COMMAND, handlers.unknown_command))
-    application.add_handler(
-        MessageHandler(message & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.non_text_message)
-    )
+    application.add_handlers(routing.all_handlers())
     application.add_error_handler(handlers.error_handler)
     return application
 

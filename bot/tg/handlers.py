@@ -1,5 +1,6 @@
 """Handler callbacks, one per kind of update, in the style of PTB's examples. They decide nothing:
-the Responder does; these only read the update and send what it returns."""
+the Responder does; these only read the update and send what it returns. Which handler gets
+which update is decided in bot.tg.routing."""
 
 from __future__ import annotations
 
@@ -11,21 +12,38 @@ from telegram import Bot, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot import callbacks as cb
 from bot import metrics
-from bot.replies import Reply, Responder, parse_action
+from bot.logs import Throttle
+from bot.replies import Reply, Responder
 from bot.tg.render import keyboard, split_html
 from bot.understanding import Intent
 
 log = logging.getLogger(__name__)
+
+# The adapter's own few words (content/messages.yaml has no entries for them yet).
+PRIVATE_ONLY = "Reminders and your data stay between us: send me that in a private chat."
+PRIVATE_ONLY_TOAST = "This works only in a private chat with me."
+INLINE_TOAST = "Open a private chat with me to use this button."
 
 
 def responder_of(context: ContextTypes.DEFAULT_TYPE) -> Responder:
     return context.bot_data["responder"]
 
 
+def errors_of(context: ContextTypes.DEFAULT_TYPE) -> Throttle:
+    return context.bot_data["errors"]
+
+
+def sendable(text: str) -> str:
+    """Text that can be encoded as UTF-8: a lone surrogate (possible in a name, since JSON can
+    carry one) becomes U+FFFD instead of failing the whole send."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 async def send_to(bot: Bot, chat_id: int, reply: Reply, thread_id: int | None = None) -> None:
     """Send a Reply as one or more messages; the keyboard goes under the last one."""
-    pieces = split_html(reply.html)
+    pieces = split_html(sendable(reply.html))
     for index, piece in enumerate(pieces):
         markup = keyboard(reply) if index == len(pieces) - 1 else None
         await bot.send_message(chat_id, piece, reply_markup=markup, message_thread_id=thread_id)
@@ -93,13 +111,21 @@ def _count(context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
     context.bot_data["answers_today"] = (today, counts)
 
 
-async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
+    _count(context, reply)
+    await send(update.effective_message, reply)
+
+
+async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Text in a group: only what is addressed to the bot is answered, and requests about
+    reminders get a pointer to the private chat; nothing here starts a conversation."""
     text = addressed_text(update, context)
     if text is None:
         return
     reply = responder_of(context).answer(text)
-    _count(context, reply)
-    await send(update.effective_message, reply)
+    if reply.intent is Intent.reminders:
+        reply = Reply(Intent.reminders, PRIVATE_ONLY)
+    await answer(update, context, reply)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -112,30 +138,43 @@ async def non_text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await send(update.effective_message, responder_of(context).non_text_reply())
 
 
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A pressed inline button. Old or hand-made callback data get the menu, never an error."""
-    query = update.callback_query
-    await query.answer()
-    responder = responder_of(context)
-    kind, topic_id = parse_action(query.data or "")
-    reply: Reply | None
-    if kind == "menu":
-        reply = responder.menu_reply()
-    elif kind == "topic":
-        reply = responder.topic_reply(topic_id or "")
-    elif kind == "sources":
-        reply = responder.sources_reply(topic_id or "")
-    else:
-        reply = None
-    if query.message is None:
-        return  # a button of an inline message: there is no chat to answer in
-    await send_to(context.bot, query.message.chat.id, reply or responder.stale_button_reply())
+# -- buttons of answers (bot.tg.routing has already answered the query and checked the chat) ------
+
+
+async def _show(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply | None) -> None:
+    await send_to(context.bot, update.effective_chat.id, reply or responder_of(context).stale_button_reply())
+
+
+async def show_menu(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ShowMenu) -> None:
+    await _show(update, context, responder_of(context).menu_reply())
+
+
+async def show_topic(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.ShowTopic) -> None:
+    await _show(update, context, responder_of(context).topic_reply(pressed.topic))
+
+
+async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.ShowSources) -> None:
+    await _show(update, context, responder_of(context).sources_reply(pressed.topic))
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log what failed (never the user's text) and tell the user, rather than going silent."""
-    update_id = update.update_id if isinstance(update, Update) else None
-    log.error("update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error)
+    """Log what failed and tell the user, rather than going silent.
+
+    The log line names the exception type; its traceback comes without exception messages
+    (bot.logs), which can quote what was being sent. The same failure repeated (a full disk
+    fails every update and every dispatcher tick) is logged once per few minutes with a count,
+    not once per second."""
+    error = context.error
+    if context.job is not None:
+        subject = f"job {context.job.name}"
+    else:
+        subject = f"update {update.update_id if isinstance(update, Update) else '-'}"
+    metrics.ERRORS.labels(type(error).__name__).inc()
+    kind = f"{subject.split()[0]}:{type(error).__module__}.{type(error).__qualname__}"
+    held_back = errors_of(context).admit(kind)
+    if held_back is not None:
+        repeats = f" ({held_back} more like it since the last report)" if held_back else ""
+        log.error("%s failed: %s%s", subject, type(error).__name__, repeats, exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:

@@ -1,43 +1,38 @@
-"""Reminder handlers: the /remind flow, /reminders settings, tip buttons and blocked chats.
+"""Reminder handlers: the /remind flow, /reminders settings, tip buttons, /forget, blocked chats.
 
-The guided flow is a ConversationHandler (time, then time zone), as in PTB's conversationbot
-example. Everything it decides is in bot.reminders; these callbacks only read updates and reply.
+The guided flow (a time, then a time zone) keeps its step in the database (bot.conversations),
+not in one process's memory: any process behind the webhook can take the chat's next message,
+and a restart mid-flow loses nothing. bot.tg.routing decides which of these functions gets an
+update, and lets none of them run outside a private chat. What to do is decided in
+bot.reminders; these callbacks only read updates, keep the step and reply.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import warnings
 
 from telegram import ChatMember, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ChatType
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    ChatMemberHandler,
-    CommandHandler,
-    ContextTypes,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
 
-from bot.reminders import replies as buttons
+from bot import callbacks as cb
+from bot.conversations import FORGET, REMIND, ChatStates, ForgetRequest, RemindDraft, RemindStep
 from bot.reminders.replies import ReminderReplies
 from bot.reminders.requests import Action, parse_request, parse_time
-from bot.reminders.schedule import MINUTES_PER_DAY
 from bot.reminders.service import ReminderService
 from bot.reminders.zones import ZoneFinder, ZoneMatch
-from bot.replies import Reply, Responder
-from bot.tg.handlers import responder_of, send, send_to
+from bot.replies import Reply
+from bot.tg.handlers import answer, send_to, sendable
 from bot.tg.render import keyboard
-from bot.understanding import Intent
+from bot.understanding import Context, Intent
 
 log = logging.getLogger(__name__)
 
-ASK_TIME, ASK_ZONE = range(2)
-DRAFT = "reminder_minute"
-CONVERSATION_TIMEOUT = 15 * 60
+STATE_READ_SECONDS = 1.0  # a question waits at most this long for the flow's step
+FORGET_EXPIRED = "That request has expired, so nothing was deleted. Send /forget to start again."
+NOTHING_CHANGED = "OK, nothing changed."
 LOCATION_KEYBOARD = ReplyKeyboardMarkup(
     [[KeyboardButton("📍 Share my location", request_location=True)]],
     one_time_keyboard=True,
@@ -58,8 +53,8 @@ def zones_of(context: ContextTypes.DEFAULT_TYPE) -> ZoneFinder:
     return context.bot_data["zones"]
 
 
-def _private(update: Update) -> bool:
-    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+def states_of(context: ContextTypes.DEFAULT_TYPE) -> ChatStates:
+    return context.bot_data["chat_states"]
 
 
 async def _say(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply, markup: object = None) -> None:
@@ -68,161 +63,174 @@ async def _say(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply,
     if markup is None:
         await send_to(context.bot, chat_id, reply)
     else:
-        await context.bot.send_message(chat_id, reply.html, reply_markup=markup)
+        await context.bot.send_message(chat_id, sendable(reply.html), reply_markup=markup)
 
 
-async def _only_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    if _private(update):
-        return True
-    await _say(update, context, Reply(Intent.reminders, "Reminders work in a private chat with me."))
-    return False
+# -- the flow's step ----------------------------------------------------------------------------
 
 
-# -- the guided flow -----------------------------------------------------------------------------
+async def current_flow(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> RemindDraft | None:
+    """The chat's /remind step. Bounded, and a failure reads as "no flow": a slow or locked
+    database must not hold up the answer to a question."""
+    try:
+        async with asyncio.timeout(STATE_READ_SECONDS):
+            return await states_of(context).get(chat_id, REMIND)
+    except Exception as exc:  # the message is then treated as a question, which needs no database
+        log.warning("conversation state unreadable (%s); treating the message as a question", type(exc).__name__)
+        return None
 
 
-async def _finish(update: Update, context: ContextTypes.DEFAULT_TYPE, minute: int, zone: ZoneMatch | None) -> int:
+async def last_question(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> Context | None:
+    """The chat's previous question, to read a follow-up with; bounded like `current_flow`."""
+    try:
+        async with asyncio.timeout(STATE_READ_SECONDS):
+            found = await states_of(context).last_question(chat_id)
+    except Exception as exc:  # the message is then read on its own
+        log.warning("question context unreadable (%s); reading the message alone", type(exc).__name__)
+        return None
+    return Context(found.text, found.topic, found.asked_at, rule=found.rule) if found else None
+
+
+async def remember_question(context: ContextTypes.DEFAULT_TYPE, chat_id: int, kept: Context | None) -> None:
+    """Store what the next message will be read with; a failure only costs that context."""
+    if kept is None:
+        return
+    try:
+        async with asyncio.timeout(STATE_READ_SECONDS):
+            await states_of(context).remember_question(chat_id, kept.text, kept.topic, kept.rule)
+    except Exception as exc:
+        log.warning("question context not stored (%s)", type(exc).__name__)
+
+
+async def end_flow_quietly(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    """After a question answered mid-flow: end the flow, but never fail the answer already sent."""
+    try:
+        await states_of(context).clear(chat_id, REMIND)
+    except Exception as exc:  # the step then expires on its own
+        log.warning("could not end a reminder flow: %s", type(exc).__name__)
+
+
+async def _ask(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft, reply: Reply | None = None
+) -> None:
+    """Store the step, then ask for what it waits for (or say `reply`, e.g. "try again")."""
+    await states_of(context).put(update.effective_chat.id, REMIND, draft)
+    texts = texts_of(context)
+    if draft.step is RemindStep.ask_time:
+        await _say(update, context, reply or texts.ask_time())
+    else:
+        await _say(update, context, reply or texts.ask_zone(), LOCATION_KEYBOARD)
+
+
+async def _finish(update: Update, context: ContextTypes.DEFAULT_TYPE, minute: int, zone: ZoneMatch | None) -> None:
     """Subscribe once both time and zone are known; otherwise ask for the zone."""
     chat_id = update.effective_chat.id
     service = service_of(context)
     if zone is None:
         existing = await service.get(chat_id)
         if existing is None:
-            context.user_data[DRAFT] = minute
-            await _say(update, context, texts_of(context).ask_zone(), LOCATION_KEYBOARD)
-            return ASK_ZONE
+            await _ask(update, context, RemindDraft(step=RemindStep.ask_zone, minute=minute))
+            return
         zone = ZoneMatch(existing.zone, existing.zone)
     settings = await service.subscribe(chat_id, minute, zone.zone)
-    context.user_data.pop(DRAFT, None)
+    await states_of(context).clear(chat_id, REMIND)
     reply = texts_of(context).confirmed(settings, zone.place, service.clock())
     await _say(update, context, reply, ReplyKeyboardRemove())
-    return ConversationHandler.END
 
 
-async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """/remind, or /remind 21:30 [zone] for everything in one message."""
-    if not await _only_private(update, context):
-        return ConversationHandler.END
-    text = " ".join(context.args or [])
-    if not text:
-        await _say(update, context, texts_of(context).ask_time())
-        return ASK_TIME
-    return await _time_and_zone(update, context, text)
-
-
-async def _time_and_zone(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
+async def _time_and_zone(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    texts = texts_of(context)
     parsed = parse_time(text)
     if parsed is None:
-        await _say(update, context, texts_of(context).bad_time())
-        return ASK_TIME
+        await _ask(update, context, RemindDraft(step=RemindStep.ask_time), texts.bad_time())
+        return
     minute, rest = parsed
     zone = zones_of(context).find(rest) if rest else None
     if rest and zone is None:
-        context.user_data[DRAFT] = minute
-        await _say(update, context, texts_of(context).bad_zone(), LOCATION_KEYBOARD)
-        return ASK_ZONE
-    return await _finish(update, context, minute, zone)
+        await _ask(update, context, RemindDraft(step=RemindStep.ask_zone, minute=minute), texts.bad_zone())
+        return
+    await _finish(update, context, minute, zone)
 
 
-async def time_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    query = update.callback_query
-    await query.answer()
-    try:
-        minute = int(query.data.removeprefix(buttons.PICK_TIME))
-    except ValueError:
-        minute = -1
-    if not 0 <= minute < MINUTES_PER_DAY:
-        await _say(update, context, texts_of(context).ask_time())
-        return ASK_TIME
-    return await _finish(update, context, minute, None)
-
-
-async def _not_an_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, retry: Reply, state: int) -> int:
-    """The user wrote something else mid-flow: danger and real questions win over the flow."""
-    responder = responder_of(context)
-    found = responder.classifier.classify(update.effective_message.text)
-    reply = responder.for_interpretation(found)
-    if (
-        found.intent is Intent.emergency
-        or (found.intent is Intent.topic and found.confident)
-        or (found.intent is Intent.smalltalk)
-    ):
-        context.user_data.pop(DRAFT, None)
-        await send(update.effective_message, reply)
-        return ConversationHandler.END
-    await _say(update, context, retry)
-    return state
-
-
-async def time_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    text = update.effective_message.text
-    if parse_time(text) is None:
-        return await _not_an_answer(update, context, texts_of(context).bad_time(), ASK_TIME)
-    return await _time_and_zone(update, context, text)
-
-
-async def zone_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    zone = zones_of(context).find(update.effective_message.text)
-    if zone is None:
-        return await _not_an_answer(update, context, texts_of(context).bad_zone(), ASK_ZONE)
-    return await _zone_known(update, context, zone)
-
-
-async def zone_shared(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    location = update.effective_message.location
-    zone = zones_of(context).at_location(location.latitude, location.longitude)
-    if zone is None:
-        await _say(update, context, texts_of(context).bad_zone())
-        return ASK_ZONE
-    return await _zone_known(update, context, zone)
-
-
-async def _zone_known(update: Update, context: ContextTypes.DEFAULT_TYPE, zone: ZoneMatch) -> int:
-    minute = context.user_data.get(DRAFT)
+async def _zone_known(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft, zone: ZoneMatch) -> None:
+    minute = draft.minute
     if minute is None:  # changing the zone of an existing reminder
         existing = await service_of(context).get(update.effective_chat.id)
         if existing is None:
-            await _say(update, context, texts_of(context).ask_time(), ReplyKeyboardRemove())
-            return ASK_TIME
+            await _ask(update, context, RemindDraft(step=RemindStep.ask_time))
+            return
         minute = existing.minute
-    return await _finish(update, context, minute, zone)
+    await _finish(update, context, minute, zone)
 
 
-async def change_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    await update.callback_query.answer()
-    await _say(update, context, texts_of(context).ask_time())
-    return ASK_TIME
+async def _not_an_answer(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft, reply: Reply, retry: Reply
+) -> None:
+    """Something other than the awaited answer: a real question wins over the flow and ends it."""
+    if reply.intent in (Intent.emergency, Intent.smalltalk) or (reply.intent is Intent.topic and reply.confident):
+        await answer(update, context, reply)
+        await end_flow_quietly(context, update.effective_chat.id)
+        return
+    await _ask(update, context, draft, retry)
 
 
-async def change_zone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    await update.callback_query.answer()
-    context.user_data.pop(DRAFT, None)
-    await _say(update, context, texts_of(context).ask_zone(), LOCATION_KEYBOARD)
-    return ASK_ZONE
+# -- commands and typed answers -----------------------------------------------------------------
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    context.user_data.pop(DRAFT, None)
-    await _say(update, context, Reply(Intent.reminders, "OK, nothing changed."), ReplyKeyboardRemove())
-    return ConversationHandler.END
+async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/remind, or /remind 21:30 [zone] for everything in one message."""
+    text = " ".join(context.args or [])
+    if not text:
+        await _ask(update, context, RemindDraft(step=RemindStep.ask_time))
+        return
+    await _time_and_zone(update, context, text)
 
 
-async def reminder_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def time_typed(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft, reply: Reply) -> None:
+    """Text while the flow waits for a time; `reply` is what the text would get as a question."""
+    text = update.effective_message.text
+    if parse_time(text) is None:
+        await _not_an_answer(update, context, draft, reply, texts_of(context).bad_time())
+        return
+    await _time_and_zone(update, context, text)
+
+
+async def zone_typed(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft, reply: Reply) -> None:
+    zone = zones_of(context).find(update.effective_message.text)
+    if zone is None:
+        await _not_an_answer(update, context, draft, reply, texts_of(context).bad_zone())
+        return
+    await _zone_known(update, context, draft, zone)
+
+
+async def zone_shared(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft) -> None:
+    location = update.effective_message.location
+    zone = zones_of(context).at_location(location.latitude, location.longitude)
+    if zone is None:
+        await _ask(update, context, draft, texts_of(context).bad_zone())
+        return
+    await _zone_known(update, context, draft, zone)
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await states_of(context).clear(update.effective_chat.id, REMIND, FORGET)
+    await _say(update, context, Reply(Intent.reminders, NOTHING_CHANGED), ReplyKeyboardRemove())
+
+
+async def reminder_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Free text the question core routed as a reminders request ("nudge me at 10pm instead")."""
-    if not await _only_private(update, context):
-        return ConversationHandler.END
     request = parse_request(update.effective_message.text)
     chat_id = update.effective_chat.id
     service, texts = service_of(context), texts_of(context)
     if request.action is Action.set_time and request.minute is not None:
         zone = zones_of(context).find(request.rest, fuzzy=False) if request.rest else None
-        return await _finish(update, context, request.minute, zone)
+        await _finish(update, context, request.minute, zone)
+        return
     if request.action in (Action.stop, Action.pause, Action.resume):
         existing = await service.get(chat_id)
         if existing is None:
             await _say(update, context, texts.settings(None, service.clock()))
-            return ConversationHandler.END
-        if request.action is Action.stop:
+        elif request.action is Action.stop:
             await service.stop(chat_id)
             await _say(update, context, texts.stopped())
         elif request.action is Action.pause:
@@ -231,70 +239,18 @@ async def reminder_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
         else:
             settings = await service.resume(chat_id)
             await _say(update, context, texts.settings(settings, service.clock()))
-        return ConversationHandler.END
+        return
     existing = await service.get(chat_id)
     if existing is not None and request.action is Action.show:
         await _say(update, context, texts.settings(existing, service.clock()))
-        return ConversationHandler.END
-    await _say(update, context, texts.ask_time())
-    return ASK_TIME
-
-
-class _ReminderRequest(filters.MessageFilter):
-    """Text the question core classifies as being about reminders."""
-
-    def __init__(self, responder: Responder) -> None:
-        super().__init__(name="ReminderRequest")
-        self.responder = responder
-
-    def filter(self, message) -> bool:
-        return bool(message.text) and self.responder.classifier.classify(message.text).intent is Intent.reminders
-
-
-def conversation(responder: Responder) -> ConversationHandler:
-    text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
-    with warnings.catch_warnings():
-        # per_message=False is intended: the flow mixes buttons and typed answers in one chat.
-        warnings.filterwarnings("ignore", message=".*per_message=False.*")
-        return _conversation(text, responder)
-
-
-def _conversation(text: filters.BaseFilter, responder: Responder) -> ConversationHandler:
-    return ConversationHandler(
-        entry_points=[
-            CommandHandler("remind", remind_command, filters=filters.UpdateType.MESSAGE),
-            CallbackQueryHandler(time_button, pattern=rf"^{buttons.PICK_TIME}\d+$"),
-            CallbackQueryHandler(change_time, pattern=rf"^({buttons.CHANGE_TIME})$"),
-            CallbackQueryHandler(change_zone, pattern=rf"^{buttons.CHANGE_ZONE}$"),
-            MessageHandler(text & _ReminderRequest(responder), reminder_text),
-        ],
-        states={
-            ASK_TIME: [
-                CallbackQueryHandler(time_button, pattern=rf"^{buttons.PICK_TIME}\d+$"),
-                MessageHandler(text, time_typed),
-            ],
-            ASK_ZONE: [
-                MessageHandler(filters.UpdateType.MESSAGE & filters.LOCATION, zone_shared),
-                MessageHandler(text, zone_typed),
-            ],
-        },
-        fallbacks=[CommandHandler("cancel", cancel), CommandHandler("remind", remind_command)],
-        conversation_timeout=CONVERSATION_TIMEOUT,
-        name="remind",
-        allow_reentry=True,
-    )
-
-
-# -- settings, tip buttons, stop ----------------------------------------------------------------
+        return
+    await _ask(update, context, RemindDraft(step=RemindStep.ask_time))
 
 
 async def reminders_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _only_private(update, context):
-        return
     service = service_of(context)
-    await _say(
-        update, context, texts_of(context).settings(await service.get(update.effective_chat.id), service.clock())
-    )
+    settings = await service.get(update.effective_chat.id)
+    await _say(update, context, texts_of(context).settings(settings, service.clock()))
 
 
 async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -303,61 +259,124 @@ async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await _say(update, context, texts.stopped() if stopped else texts.settings(None, service.clock()))
 
 
-async def reminder_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Settings and tip buttons. Old or forged data get a polite answer, never an error."""
-    query = update.callback_query
-    await query.answer()
-    data, chat_id = query.data or "", update.effective_chat.id
+# -- buttons (bot.tg.routing has answered the query and checked it is a private chat) ------------
+
+
+async def time_button(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.PickTime) -> None:
+    await _finish(update, context, pressed.minute, None)
+
+
+async def change_time(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ChangeTime) -> None:
+    await _ask(update, context, RemindDraft(step=RemindStep.ask_time))
+
+
+async def change_zone(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ChangeZone) -> None:
+    await _ask(update, context, RemindDraft(step=RemindStep.ask_zone))
+
+
+async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ShowSettings) -> None:
+    service = service_of(context)
+    settings = await service.get(update.effective_chat.id)
+    if settings is None:
+        await _ask(update, context, RemindDraft(step=RemindStep.ask_time))
+        return
+    await _say(update, context, texts_of(context).settings(settings, service.clock()))
+
+
+async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.Pause) -> None:
     service, texts = service_of(context), texts_of(context)
+    paused = await service.pause(update.effective_chat.id)
+    await _say(update, context, texts.paused() if paused else texts.settings(None, service.clock()))
+
+
+async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.Resume) -> None:
+    service = service_of(context)
+    settings = await service.resume(update.effective_chat.id)
+    await _say(update, context, texts_of(context).settings(settings, service.clock()))
+
+
+async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.Stop) -> None:
+    await stop_command(update, context)
+
+
+async def skip_tonight(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.SkipTonight) -> None:
+    service, texts = service_of(context), texts_of(context)
+    settings = await service.skip_tonight(update.effective_chat.id)
     now = service.clock()
-    reply: Reply
-    if data == buttons.SETTINGS:
-        settings = await service.get(chat_id)
-        reply = texts.settings(settings, now) if settings else texts.ask_time()
-    elif data == buttons.PAUSE:
-        reply = texts.paused() if await service.pause(chat_id) else texts.settings(None, now)
-    elif data == buttons.RESUME:
-        reply = texts.settings(await service.resume(chat_id), now)
-    elif data == buttons.STOP:
-        reply = texts.stopped() if await service.stop(chat_id) else texts.settings(None, now)
-    elif data == buttons.SKIP_TONIGHT:
-        settings = await service.skip_tonight(chat_id)
-        reply = texts.skipped(settings, now) if settings else texts.settings(None, now)
-    elif data == buttons.CHOOSE_TIPS:
-        settings = await service.get(chat_id)
-        reply = texts.measures(settings) if settings else texts.settings(None, now)
-    elif data.startswith(buttons.TOGGLE_MEASURE):
-        settings = await service.toggle_measure(chat_id, data.removeprefix(buttons.TOGGLE_MEASURE))
-        if settings is None:
-            reply = texts.settings(None, now)
-        else:
-            updated = texts.measures(settings)
-            await query.edit_message_reply_markup(reply_markup=keyboard(updated))
-            return
-    elif data.startswith((buttons.DONE, buttons.SNOOZE, buttons.SKIP)):
-        reply = await _tip_button(data, chat_id, service, texts)
-    else:
-        reply = texts.stale()
-    await _say(update, context, reply)
+    await _say(update, context, texts.skipped(settings, now) if settings else texts.settings(None, now))
 
 
-async def _tip_button(data: str, chat_id: int, service: ReminderService, texts: ReminderReplies) -> Reply:
-    prefix = data[: len(buttons.DONE)]
+async def choose_tips(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ChooseTips) -> None:
+    service, texts = service_of(context), texts_of(context)
+    settings = await service.get(update.effective_chat.id)
+    await _say(update, context, texts.measures(settings) if settings else texts.settings(None, service.clock()))
+
+
+async def toggle_measure(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.ToggleMeasure) -> None:
+    service, texts = service_of(context), texts_of(context)
+    settings = await service.toggle_measure(update.effective_chat.id, pressed.measure)
+    if settings is None:
+        await _say(update, context, texts.settings(None, service.clock()))
+        return
+    updated = texts.measures(settings)
     try:
-        delivery_id = int(data[len(prefix) :])
-    except ValueError:
-        return texts.stale()
-    now = service.clock()
-    if prefix == buttons.DONE:
-        return texts.done() if await service.record_outcome(chat_id, delivery_id, "done") else texts.stale()
-    if prefix == buttons.SNOOZE:
-        at = await service.snooze(chat_id, delivery_id)
-        settings = await service.get(chat_id)
-        return texts.snoozed(at, settings.zone) if at and settings else texts.stale()
-    if not await service.record_outcome(chat_id, delivery_id, "skipped"):
-        return texts.stale()
-    settings = await service.skip_tonight(chat_id)
-    return texts.skipped(settings, now) if settings else texts.stale()
+        await update.callback_query.edit_message_reply_markup(reply_markup=keyboard(updated))
+    except BadRequest:  # the message is too old to edit: show the choice afresh
+        await _say(update, context, updated)
+
+
+async def tip_done(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.TipDone) -> None:
+    texts = texts_of(context)
+    recorded = await service_of(context).record_outcome(update.effective_chat.id, pressed.delivery, "done")
+    await _say(update, context, texts.done() if recorded else texts.stale())
+
+
+async def tip_snooze(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.TipSnooze) -> None:
+    service, texts = service_of(context), texts_of(context)
+    chat_id = update.effective_chat.id
+    at = await service.snooze(chat_id, pressed.delivery)
+    settings = await service.get(chat_id) if at else None
+    await _say(update, context, texts.snoozed(at, settings.zone) if at and settings else texts.stale())
+
+
+async def tip_skip(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.TipSkip) -> None:
+    service, texts = service_of(context), texts_of(context)
+    chat_id = update.effective_chat.id
+    settings = None
+    if await service.record_outcome(chat_id, pressed.delivery, "skipped"):
+        settings = await service.skip_tonight(chat_id)
+    await _say(update, context, texts.skipped(settings, service.clock()) if settings else texts.stale())
+
+
+async def stale_reminder(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _say(update, context, texts_of(context).stale())
+
+
+# -- /forget: the confirmation waits in the database --------------------------------------------
+
+
+async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    states = states_of(context)
+    await states.put(update.effective_chat.id, FORGET, ForgetRequest(asked_at=states.clock()))
+    await _say(update, context, texts_of(context).forget_confirm())
+
+
+async def forget_yes(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ForgetYes) -> None:
+    """Deletes everything stored about the chat, only after /forget and then this tap."""
+    chat_id = update.effective_chat.id
+    if await states_of(context).get(chat_id, FORGET) is None:
+        await _say(update, context, Reply(Intent.reminders, FORGET_EXPIRED))
+        return
+    await service_of(context).forget(chat_id)
+    await _say(update, context, texts_of(context).forgotten())
+
+
+async def forget_no(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ForgetNo) -> None:
+    await states_of(context).clear(update.effective_chat.id, FORGET)
+    await _say(update, context, texts_of(context).forget_kept())
+
+
+# -- blocked chats -------------------------------------------------------------------------------
 
 
 async def chat_member_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -368,33 +387,3 @@ async def chat_member_changed(update: Update, context: ContextTypes.DEFAULT_TYPE
     blocked = change.new_chat_member.status in (ChatMember.BANNED, ChatMember.LEFT)
     if blocked and await service_of(context).stop(change.chat.id, reason="blocked"):
         log.info("chat %s blocked the bot; reminders stopped", change.chat.id)
-
-
-async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _say(update, context, texts_of(context).forget_confirm())
-
-
-async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Deletes everything stored about the chat, only after the explicit confirmation tap."""
-    query = update.callback_query
-    await query.answer()
-    texts = texts_of(context)
-    if query.data == buttons.FORGET_YES:
-        await service_of(context).forget(update.effective_chat.id)
-        context.user_data.clear()
-        await _say(update, context, texts.forgotten())
-    else:
-        await _say(update, context, texts.forget_kept())
-
-
-def handlers(responder: Responder) -> list[BaseHandler]:
-    message = filters.UpdateType.MESSAGE
-    return [
-        conversation(responder),
-        CommandHandler("reminders", reminders_command, filters=message),
-        CommandHandler("stop", stop_command, filters=message),
-        CommandHandler("forget", forget_command, filters=message),
-        CallbackQueryHandler(forget_button, pattern=rf"^({buttons.FORGET_YES}|{buttons.FORGET_NO})$"),
-        CallbackQueryHandler(reminder_button, pattern=r"^r:"),
-        ChatMemberHandler(chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER),
-    ]

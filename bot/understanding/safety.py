@@ -21,7 +21,7 @@ from enum import StrEnum
 
 from bot.knowledge.schema import Safety
 from bot.understanding.datasets import DANGER
-from bot.understanding.features import Features
+from bot.understanding.features import WORD, Features
 from bot.understanding.linear import LinearModel
 from bot.understanding.signals import Signal, parse_alternatives
 from bot.understanding.text import Words, phrase_stems
@@ -125,6 +125,8 @@ class SafetyNet:
             if rule:  # in a story that asks something else, the advice comes first, then the answer
                 return Verdict(rule, Level.caution if parts else Level.emergency, "rule", 1.0)
         if self.rules.general_question(words):  # "can magnesium cause chest pain?": the normal answer
+            return None
+        if not self.model.known(whole, WORD):  # "xyzzy plugh": no word it knows, nothing to judge
             return None
         score, rule = danger_of(self.model, whole)
         if rule is None or score < CAUTION:
