@@ -31,7 +31,7 @@ def test_the_guides_topics_are_all_covered(content):
         "doses",
         "forms",
         "foods",
-        "side-effects",
+        "magnesium-side-effects",
         "overdose",
         "kidney",
         "pregnancy",

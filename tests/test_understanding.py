@@ -18,7 +18,7 @@ TOPICS = [
     ("can i take magnesium with amoxicillin", "interactions"),
     ("my legs crawl every night, why?", "symptoms"),
     ("citrate or glycinate", "forms"),
-    ("magnesium gave me diarrhoea", "side-effects"),
+    ("magnesium gave me diarrhoea", "magnesium-side-effects"),
     ("how do i know if ive taken too much magnesium", "overdose"),
 ]
 
@@ -67,7 +67,7 @@ def test_word_overlap_traps_are_declined(responder, message):
         ("i think i od'd on my magnesium pills", "overdose"),
         ("took the whole bottle of magnesium", "overdose"),
         ("my face is drooping", "stroke"),
-        ("one leg is swollen and hot", "leg-clot"),
+        ("one leg is swollen and hot", "blood-clot"),
     ],
 )
 def test_danger_messages_get_urgent_care_first(responder, message, rule):
