@@ -81,7 +81,10 @@ async def reset_postgres(url: str) -> None:
     engine = create_async_engine(url)
     async with engine.begin() as connection:
         await connection.execute(
-            text("DROP TABLE IF EXISTS deliveries, subscriptions, processes, alembic_version CASCADE")
+            text(
+                "DROP TABLE IF EXISTS deliveries, subscriptions, processes, diary_profiles, diary_entries,"
+                " ferritin_results, alembic_version CASCADE"
+            )
         )
     await engine.dispose()
 
