@@ -15,6 +15,7 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from bot.devtools.fake_bot_api import FakeBotApi
+from bot.diary.crypto import new_key
 from bot.knowledge import Content, load_content
 from bot.replies import Responder
 from bot.storage.database import create_engine, session_factory, upgrade
@@ -22,6 +23,9 @@ from bot.tg.app import build_application
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = ROOT / "content"
+# One diary key for the whole run: bots restarted within a test, and `rls-bot run` subprocesses
+# (which refuse to start without one), read what the previous one sealed.
+os.environ.setdefault("DIARY_KEY", new_key())
 
 
 @pytest.fixture(scope="session")

@@ -336,6 +336,13 @@ class DiaryService:
 
     # -- augmentation: said once ------------------------------------------------------------
 
+    async def current_shift(self, chat_id: int) -> OnsetShift | None:
+        """Onset moving earlier with a dopamine medicine noted, for the report (every time)."""
+        if not (await self.medicines(chat_id)).dopamine:
+            return None
+        nights = await self.recent(chat_id, SHIFT_LOOKBACK)
+        return onset_shift(nights, nights[-1].night)
+
     async def augmentation_notice(self, chat_id: int) -> OnsetShift | None:
         """The onset shift to mention, the first time it appears for a user on a dopamine
         medicine; None otherwise, and None every time after it was said once."""

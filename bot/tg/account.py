@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
+from bot.reminders.service import ReminderSettings
 from bot.replies import Reply
 from bot.storage.models import Delivery, DeliveryStatus, Subscription
 from bot.tg.handlers import responder_of, send, unknown_command
@@ -20,24 +21,18 @@ async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send everything stored about this chat as a JSON file."""
     chat_id = update.effective_chat.id
     service = context.bot_data["reminders"]
+    diary = context.bot_data["diary"]
     settings = await service.get(chat_id)
     messages = responder_of(context).messages
-    if settings is None:
+    has_diary = await diary.has_data(chat_id)
+    if settings is None and not has_diary:
         await context.bot.send_message(chat_id, messages.no_data.strip())
         return
     deliveries = await service.deliveries(chat_id)
     record = {
         "chat_id": chat_id,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "reminder": {
-            "status": settings.status,
-            "stop_reason": settings.stop_reason,
-            "local_time": f"{settings.minute // 60:02d}:{settings.minute % 60:02d}",
-            "time_zone": settings.zone,
-            "measures": sorted(settings.measures) or "all",
-            "next_due_at": settings.next_due_at.isoformat() if settings.next_due_at else None,
-            "snoozed_until": settings.snooze_at.isoformat() if settings.snooze_at else None,
-        },
+        "reminder": _reminder(settings),
         "tips_sent": [
             {
                 "slot": d.slot_at.isoformat(),
@@ -49,11 +44,26 @@ async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             }
             for d in deliveries
         ],
+        "diary": await diary.export(chat_id) if has_diary else None,  # decrypted: it is the user's own copy
     }
     document = io.BytesIO(json.dumps(record, indent=2, ensure_ascii=False).encode())
     await context.bot.send_document(
         chat_id, document, filename="rls-bot-my-data.json", caption=messages.my_data.strip()
     )
+
+
+def _reminder(settings: ReminderSettings | None) -> dict[str, object] | None:
+    if settings is None:
+        return None
+    return {
+        "status": settings.status,
+        "stop_reason": settings.stop_reason,
+        "local_time": f"{settings.minute // 60:02d}:{settings.minute % 60:02d}",
+        "time_zone": settings.zone,
+        "measures": sorted(settings.measures) or "all",
+        "next_due_at": settings.next_due_at.isoformat() if settings.next_due_at else None,
+        "snoozed_until": settings.snooze_at.isoformat() if settings.snooze_at else None,
+    }
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

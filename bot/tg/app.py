@@ -30,6 +30,11 @@ from telegram.request import HTTPXRequest
 
 from bot import metrics
 from bot.config import Settings
+from bot.diary.crypto import Sealer
+from bot.diary.rendering import Renderer
+from bot.diary.replies import DiaryReplies
+from bot.diary.schedule import CheckinKind, WeeklyKind
+from bot.diary.service import DiaryService
 from bot.flood import FloodGuard, Verdict
 from bot.knowledge import Content
 from bot.readiness import DatabaseFile, Readiness
@@ -42,6 +47,7 @@ from bot.replies import Responder
 from bot.storage.database import create_engine, session_factory, upgrade
 from bot.storage.models import utcnow
 from bot.tg import account, handlers, reminders
+from bot.tg import diary as diary_handlers
 from bot.tg.sender import TelegramSender
 from bot.web import WebServer
 
@@ -53,12 +59,21 @@ COMMANDS = [
     BotCommand("remind", "Evening reminders: set a time"),
     BotCommand("reminders", "Your reminder settings"),
     BotCommand("stop", "Stop reminders"),
+    BotCommand("checkin", "Diary: how was last night? (one tap)"),
+    BotCommand("diary", "Diary: your chart of the last nights"),
+    BotCommand("report", "Diary: a PDF for your doctor"),
+    BotCommand("morning", "Diary: a morning check-in at your time"),
+    BotCommand("weekly", "Diary: a weekly summary"),
+    BotCommand("ferritin", "Diary: note a ferritin blood test"),
+    BotCommand("meds", "Diary: note the medicines you take"),
     BotCommand("help", "How to ask me things"),
     BotCommand("privacy", "What I store and how to delete it"),
     BotCommand("mydata", "Get a copy of everything stored about you"),
     BotCommand("forget", "Delete everything stored about you"),
 ]
 DISPATCH_JOB = "reminder-dispatcher"
+RETENTION_JOB = "diary-retention"
+RETENTION_EVERY = 3600.0  # seconds between deletions of diary data past DIARY_RETENTION_DAYS
 SHUTDOWN_SECONDS = 10.0  # in-flight work gets this long after SIGTERM
 SUBSCRIBER_COUNT_EVERY = 12  # ticks between subscriber counts (a count scans the table)
 
@@ -155,6 +170,14 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         data["engine"] = engine
         data["reminders"] = ReminderService(sessions, content.tips, clock)
         data["reminder_replies"] = replies
+        diary = data["diary"] = DiaryService(
+            sessions, _sealer(settings), content.tips, clock, retention_days=settings.diary_retention_days
+        )
+        diary_replies = data["diary_replies"] = DiaryReplies(content)
+        renderer = data["renderer"] = Renderer()
+        diary_sends = diary_handlers.DiaryDeliveries(
+            application.bot, diary, diary_replies, renderer, read_timeout=settings.reminder_read_timeout_seconds
+        )
         dispatcher = data["dispatcher"] = Dispatcher(
             sessions,
             content.tips,
@@ -162,6 +185,7 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
             clock=clock,
             grace=timedelta(minutes=settings.reminder_grace_minutes),
             concurrency=max(8, min(64, int(settings.send_rate / 4))),
+            kinds=[CheckinKind(diary_sends.checkin), WeeklyKind(diary_sends.weekly)],
         )
         processes = data["processes"] = Processes(sessions, dispatcher.owner, clock)
         interval = settings.dispatch_interval_seconds
@@ -181,6 +205,13 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
                 name=DISPATCH_JOB,
                 job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
             )
+        if application.job_queue is not None:
+            application.job_queue.run_repeating(
+                diary_handlers.purge_old_entries,
+                interval=RETENTION_EVERY,
+                first=RETENTION_EVERY / 60,
+                name=RETENTION_JOB,
+            )
         if settings.health_port is not None and not settings.webhook_url:
             server = WebServer(_readiness(application))
             data["health_port"] = server.start(settings.listen_host, settings.health_port)
@@ -188,6 +219,15 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         log.info("ready (database %s)", engine.url.render_as_string(hide_password=True))
 
     return post_init
+
+
+def _sealer(settings: Settings) -> Sealer:
+    """DIARY_KEY's keys; without one (tests, local tries) a key that dies with the process.
+    `rls-bot run` refuses to start without DIARY_KEY, so production never gets here keyless."""
+    if settings.diary_key:
+        return Sealer.from_setting(settings.diary_key)
+    log.warning("DIARY_KEY is not set: diary data is sealed with a key that is lost when this process ends")
+    return Sealer.ephemeral()
 
 
 async def _post_stop(application: Application) -> None:
@@ -202,6 +242,9 @@ async def _post_stop(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
+    renderer: Renderer | None = application.bot_data.pop("renderer", None)
+    if renderer is not None:
+        renderer.close()
     server = application.bot_data.pop("web", None)
     if server is not None:
         await server.close()
@@ -243,6 +286,8 @@ def build_application(
     for handler in reminders.handlers(responder):  # before the Q&A: the flow owns its replies
         application.add_handler(handler)
     for handler in account.handlers():
+        application.add_handler(handler)
+    for handler in diary_handlers.handlers():
         application.add_handler(handler)
     message = filters.UpdateType.MESSAGE  # edited messages are not answered twice
     application.add_handler(CommandHandler("start", handlers.start, filters=message))
@@ -302,8 +347,11 @@ async def _preflight(settings: Settings) -> None:
 
 
 def run(settings: Settings, content: Content) -> int:
+    settings.require_token()
     if settings.webhook_url:
         settings.require_webhook_secret()
+    settings.require_diary_key()  # an ephemeral key would make every diary entry unreadable after a restart
+    if settings.webhook_url:
         application = build_application(settings, content, updater=False)
 
         async def main() -> None:

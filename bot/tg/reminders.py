@@ -375,6 +375,7 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     texts = texts_of(context)
     if query.data == buttons.FORGET_YES:
         await service_of(context).forget(update.effective_chat.id)
+        await context.bot_data["diary"].forget(update.effective_chat.id)  # the symptom diary too
         context.user_data.clear()
         await _say(update, context, texts.forgotten())
     else:
