@@ -15,8 +15,22 @@ from matplotlib.figure import Figure
 
 from bot.diary.nights import Night, Onset
 
-COLOUR = {"bar": "#2f6690", "average": "#b5451b", "mark": "#2f6690", "tip": "#3a7d44", "grid": "#d9d9d9"}
-MONO = {"bar": "#555555", "average": "#000000", "mark": "#222222", "tip": "#222222", "grid": "#cccccc"}
+COLOUR = {
+    "bar": "#2f6690",
+    "average": "#b5451b",
+    "mark": "#2f6690",
+    "tip": "#3a7d44",
+    "tip_fill": "#3a7d44",
+    "grid": "#d9d9d9",
+}
+MONO = {  # greys, and a hollow square for tips, so a black-and-white print tells them apart
+    "bar": "#555555",
+    "average": "#000000",
+    "mark": "#222222",
+    "tip": "#000000",
+    "tip_fill": "#ffffff",
+    "grid": "#cccccc",
+}
 ONSET_ROWS = [Onset.before_6pm, Onset.six_to_nine, Onset.nine_to_midnight, Onset.after_midnight]
 DPI = 100
 LABELLED_NIGHTS = 16  # up to this many nights each bar carries its number (text is the costly part)
@@ -38,17 +52,18 @@ def render_chart(
     FigureCanvasAgg(figure)
     # fixed margins rather than constrained layout: the layout solver alone cost ~300 ms a chart
     figure.subplots_adjust(left=1.25 / width, right=1 - 0.2 / width, top=1 - 0.35 / total, bottom=0.6 / total)
-    axes = figure.subplots(len(heights), 1, sharex=True, gridspec_kw={"height_ratios": heights, "hspace": 0.25})
+    axes = figure.subplots(len(heights), 1, gridspec_kw={"height_ratios": heights, "hspace": 0.25})
     xs = list(range(len(nights)))
     _scores(axes[0], nights, xs, palette, mono)
     _onsets(axes[1], nights, xs, palette)
     if measures:
         _measures(axes[2], nights, xs, measures, names, palette)
-    bottom = axes[-1]
+    for ax in axes:  # the same nights on every panel; dates only under the last (tick objects cost)
+        ax.set_xlim(-0.6, len(nights) - 0.4)
+        ax.set_xticks([])
     step = _tick_step(len(nights))
     ticks = [x for x in xs if (len(nights) - 1 - x) % step == 0]
-    bottom.set_xticks(ticks, [f"{nights[x].night:%a}\n{nights[x].night.day} {nights[x].night:%b}" for x in ticks])
-    bottom.set_xlim(-0.6, len(nights) - 0.4)
+    axes[-1].set_xticks(ticks, [f"{nights[x].night:%a}\n{nights[x].night.day} {nights[x].night:%b}" for x in ticks])
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 3})  # zlib 6 took 3x longer
     return buffer.getvalue()
@@ -66,13 +81,25 @@ def _scores(ax, nights: Sequence[Night], xs: list[int], palette: dict[str, str],
         label="score",
     )
     for x, score in scored if len(nights) <= LABELLED_NIGHTS else ():
-        ax.annotate(str(score), (x, score), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8)
+        ax.annotate(  # a white box keeps the number readable where the average line crosses it
+            str(score),
+            (x, score),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            zorder=3,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.3},
+        )
     missing = [x for x, n in zip(xs, nights, strict=True) if n.score is None]
     if missing:
         ax.scatter(missing, [0.3] * len(missing), marker="x", color="#999999", s=18, label="no score")
     if scored:
         average = sum(s for _, s in scored) / len(scored)
-        ax.axhline(average, color=palette["average"], linestyle="--", linewidth=1.2, label=f"average {average:.1f}")
+        ax.axhline(  # behind the bars and their numbers
+            average, color=palette["average"], linestyle="--", linewidth=1.2, label=f"average {average:.1f}", zorder=0.9
+        )
     ax.set_ylim(0, 11)
     ax.set_yticks([0, 2, 4, 6, 8, 10])
     ax.set_ylabel("How much RLS\nbothered you\n(0 = not at all,\n10 = the worst)", fontsize=8)
@@ -104,9 +131,10 @@ def _measures(
         mine = [x for x, n in zip(xs, nights, strict=True) if measure in n.tried and measure not in n.from_tips]
         tips = [x for x, n in zip(xs, nights, strict=True) if measure in n.from_tips]
         ax.scatter(mine, [row] * len(mine), marker="o", color=palette["mark"], s=20)
-        ax.scatter(tips, [row] * len(tips), marker="s", color=palette["tip"], s=20)
+        ax.scatter(tips, [row] * len(tips), marker="s", facecolors=palette["tip_fill"], edgecolors=palette["tip"], s=24)
     ax.set_yticks(range(len(measures)), [names[m] for m in measures], fontsize=7)
     ax.set_ylim(len(measures) - 0.5, -0.5)
     ax.set_ylabel("Tried", fontsize=8)
     ax.grid(axis="y", color=palette["grid"], linewidth=0.4)
-    ax.set_title("● you ticked it   ■ the evening tip, marked Done", loc="right", fontsize=7)
+    tip = "■" if palette["tip_fill"] != "#ffffff" else "□"
+    ax.set_title(f"● you ticked it   {tip} the evening tip, marked Done", loc="right", fontsize=7)

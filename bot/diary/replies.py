@@ -158,11 +158,12 @@ class DiaryReplies:
             (_b("📄 Report (30 days)", Verb.report, "30"), _b("📄 90 days", Verb.report, "90")),
         )
 
-    def helps(self, found: Sequence[Association]) -> Reply:
+    def helps(self, found: Sequence[Association], nights: int) -> Reply:
         if not found:
             return self._reply(self.texts.helps_none)
         lines = "\n".join(f"• {html.escape(line)}" for line in helps_lines(found, self.names))
-        return self._reply(f"{self.texts.helps_header}\n{lines}\n\n{self.texts.helps_caveat}")
+        header = self._fill(self.texts.helps_header, nights=str(nights))
+        return self._reply(f"{header}\n{lines}\n\n{self.texts.helps_caveat}")
 
     def augmentation(self, shift: OnsetShift) -> Reply:
         text = self._fill(self.texts.augmentation, shift=html.escape(shift_sentence(shift)))

@@ -46,7 +46,7 @@ class ReportData:
     names: dict[str, str]  # measure id -> label
     ferritin: Sequence[Ferritin]
     medicines: Medicines
-    helps: Sequence[Association]
+    helps: Sequence[Association]  # computed over `nights`, the report's own period
     shift: OnsetShift | None
     made_on: date
     person: str | None = None  # only if the user asked for it on the report

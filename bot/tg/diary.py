@@ -253,7 +253,7 @@ async def _send_chart(context: Context, chat_id: int, count: int) -> None:
     caption = texts.chart_caption(summary_sentences(summarise(shown), texts.names))
     markup = keyboard(Reply(texts.empty().intent, "", None, texts.chart_buttons()))
     await context.bot.send_photo(chat_id, InputFile(png, filename="diary.png"), caption=caption, reply_markup=markup)
-    await _say(context, chat_id, texts.helps(what_seems_to_help(nights, texts.measures)))
+    await _say(context, chat_id, texts.helps(what_seems_to_help(nights, texts.measures), len(nights)))
     await _augmentation(context, chat_id)
 
 
@@ -267,15 +267,14 @@ async def report_command(update: Update, context: Context) -> None:
 
 async def _send_report(context: Context, chat_id: int, days: int, person: str | None) -> None:
     diary, texts = diary_of(context), texts_of(context)
-    nights = await diary.recent(chat_id, max(days, HELPS_NIGHTS))
-    shown = nights[-days:]
+    shown = await diary.recent(chat_id, days)
     await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
     data = ReportData(
         shown,
         texts.names,
         await diary.ferritin(chat_id),
         await diary.medicines(chat_id),
-        what_seems_to_help(nights, texts.measures),
+        what_seems_to_help(shown, texts.measures),
         await diary.current_shift(chat_id),
         diary.clock().date(),
         person,
