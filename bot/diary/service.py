@@ -37,6 +37,7 @@ from bot.storage.models import (
 
 SHIFT_LOOKBACK = 56  # nights read to look for onset moving earlier
 DEFAULT_ZONE = "UTC"
+LATE_TIP_HOUR = 6  # an evening tip sent before this local hour counts for the evening before
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,8 @@ class DiaryService:
         )
         done: dict[date, set[str]] = {}
         for slot, tip_id in rows.all():
-            day = night_of(slot, reminder.zone) if slot.astimezone(zone).hour < 6 else slot.astimezone(zone).date()
+            local = slot.astimezone(zone)  # a tip sent after midnight belongs to the evening before
+            day = local.date() - timedelta(days=1) if local.hour < LATE_TIP_HOUR else local.date()
             measure = self._measure_of_tip.get(tip_id)
             if measure and first <= day <= last:
                 done.setdefault(day, set()).add(measure)
@@ -392,8 +394,14 @@ class DiaryService:
                 {"tested_on": f.tested_on.isoformat(), "value": f.ng_ml} for f in await self.ferritin(chat_id)
             ],
             "medicines": (await self.medicines(chat_id)).to_json(),
+            "augmentation_note_shown": await self._augmentation_shown(chat_id),
             "retention_days": self.retention.days,
         }
+
+    async def _augmentation_shown(self, chat_id: int) -> bool:
+        async with self.sessions() as session:
+            profile = await session.get(DiaryProfile, chat_id)
+            return profile is not None and profile.augmentation_noted_at is not None
 
     async def forget(self, chat_id: int) -> None:
         async with self.sessions.begin() as session:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from enum import StrEnum
 
 from telegram import Bot, InputFile, Update
 from telegram.constants import ChatAction, ChatType
@@ -20,7 +21,7 @@ from bot.diary.actions import Action, Verb
 from bot.diary.analysis import summarise, what_seems_to_help
 from bot.diary.inputs import Problem, Reading, parse_ferritin, parse_weekday
 from bot.diary.medicines import CLASSES, MAX_NOTE_CHARS, Medicines
-from bot.diary.nights import night_of, parse_onset
+from bot.diary.nights import Night, night_of, parse_onset
 from bot.diary.rendering import Renderer
 from bot.diary.replies import DiaryReplies
 from bot.diary.report import ReportData
@@ -28,6 +29,7 @@ from bot.diary.service import DiaryService
 from bot.diary.words import summary_sentences, weekly_lines
 from bot.reminders.dispatcher import Outcome
 from bot.reminders.requests import parse_time
+from bot.reminders.schedule import local_date
 from bot.reminders.zones import ZoneFinder
 from bot.replies import Reply
 from bot.storage.models import Delivery
@@ -98,41 +100,54 @@ async def checkin_command(update: Update, context: Context) -> None:
     await _say(context, _chat(update), texts_of(context).ask_score(night))
 
 
+class Step(StrEnum):
+    """What the check-in message shows after a tap."""
+
+    onset = "onset"
+    measures = "measures"
+    ticked = "ticked"  # the measures again, only the ticks changed
+    saved = "saved"
+
+
+AFTER_SKIP = {"s": Step.onset, "o": Step.measures, "m": Step.saved}
+FROM_TIP = "Counted from the evening tip you marked Done."
+
+
 async def _step(update: Update, context: Context, action: Action) -> None:
     """One tap of a check-in button: record it, then show the next step in the same message."""
     chat_id, diary, texts = _chat(update), diary_of(context), texts_of(context)
-    night_date = action.night
-    assert night_date is not None
-    if night_date > await diary.tonight(chat_id) or not _valid_step(action):
+    assert action.night is not None
+    if action.night > await diary.tonight(chat_id) or not _valid_step(action):
         await update.callback_query.answer()
         await _say(context, chat_id, texts.stale())
         return
-    toast = None
-    if action.verb is Verb.score and action.number is not None:
-        night, step = await diary.set_score(chat_id, night_date, action.number), "onset"
-    elif action.verb is Verb.onset:
-        night, step = await diary.set_onset(chat_id, night_date, action.value), "measures"
-    elif action.verb is Verb.measure:
-        night = await diary.night(chat_id, night_date)
-        if action.value in night.from_tips:
-            toast = "Counted from the evening tip you marked Done."
-        else:
-            night = await diary.toggle_measure(chat_id, night_date, action.value)
-        step = "toggle"
-    else:  # done, or a skip
-        night = await diary.night(chat_id, night_date)
-        step = {"s": "onset", "o": "measures"}.get(action.value, "saved") if action.verb is Verb.skip else "saved"
+    night, step, toast = await _record(diary, chat_id, action)
     await update.callback_query.answer(toast)
-    if step == "onset":
-        await _edit(update, texts.ask_onset(night))
-    elif step == "measures":
-        await _edit(update, texts.ask_measures(night))
-    elif step == "toggle":
-        await _edit(update, texts.ask_measures(night), markup_only=True)
-    else:
+    if step is Step.saved:
         settings = await diary.settings(chat_id)
         await _edit(update, texts.saved(night, offer_morning=settings is None or settings.checkin_minute is None))
         await _augmentation(context, chat_id)
+    elif step is Step.onset:
+        await _edit(update, texts.ask_onset(night))
+    else:
+        await _edit(update, texts.ask_measures(night), markup_only=step is Step.ticked)
+
+
+async def _record(diary: DiaryService, chat_id: int, action: Action) -> tuple[Night, Step, str | None]:
+    """Store what the tap says; the night as it is now, the step to show, and a toast if any."""
+    night = action.night
+    assert night is not None
+    if action.verb is Verb.score and action.number is not None:
+        return await diary.set_score(chat_id, night, action.number), Step.onset, None
+    if action.verb is Verb.onset:
+        return await diary.set_onset(chat_id, night, action.value), Step.measures, None
+    if action.verb is Verb.measure:
+        current = await diary.night(chat_id, night)
+        if action.value in current.from_tips:  # counted from the tip's Done: it stays ticked
+            return current, Step.ticked, FROM_TIP
+        return await diary.toggle_measure(chat_id, night, action.value), Step.ticked, None
+    step = AFTER_SKIP[action.value] if action.verb is Verb.skip else Step.saved
+    return await diary.night(chat_id, night), step, None
 
 
 def _valid_step(action: Action) -> bool:
@@ -307,7 +322,7 @@ async def _checkin_button(update: Update, context: Context, action: Action) -> N
 @private
 async def ferritin_command(update: Update, context: Context) -> None:
     chat_id, diary, texts = _chat(update), diary_of(context), texts_of(context)
-    today = night_of(diary.clock(), await diary.zone(chat_id)) + timedelta(days=1)
+    today = local_date(diary.clock(), await diary.zone(chat_id))
     parsed = parse_ferritin(" ".join(context.args or []), today)
     if isinstance(parsed, Reading):
         reply = texts.ferritin_saved(await diary.add_ferritin(chat_id, parsed.ng_ml, parsed.tested_on))
