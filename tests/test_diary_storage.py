@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from bot.diary.crypto import Sealer, new_key
 from bot.diary.medicines import Medicines
@@ -171,4 +171,24 @@ async def test_migration_0006_keeps_deliveries_and_allows_check_ins_without_remi
         )
         kinds = (await connection.execute(text("SELECT kind FROM deliveries ORDER BY id"))).scalars().all()
     assert kinds == ["evening", "checkin"]
+    await engine.dispose()
+
+
+async def test_migration_0006_downgrades_and_upgrades_again(database_url):
+    from alembic import command
+
+    from bot.storage.database import alembic_config
+
+    def downgrade(connection) -> None:
+        config = alembic_config(database_url)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    async with engine.begin() as connection:
+        await connection.run_sync(downgrade)
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert "diary_entries" not in tables and "deliveries" in tables
+    await upgrade(engine)
     await engine.dispose()
