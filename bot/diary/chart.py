@@ -41,7 +41,7 @@ def _tick_step(count: int) -> int:
 
 
 def render_chart(
-    nights: Sequence[Night], names: dict[str, str], *, mono: bool = False, width: float = 10.0, dpi: int = DPI
+    nights: Sequence[Night], names: dict[str, str], *, mono: bool = False, width: float = 8.5, dpi: int = DPI
 ) -> bytes:
     """PNG bytes of the chart of `nights` (oldest first); `names` maps measure ids to labels."""
     palette = MONO if mono else COLOUR

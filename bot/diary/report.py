@@ -73,7 +73,7 @@ def render_report(data: ReportData) -> bytes:
     _title(pdf, data)
     _section(pdf, "Summary")
     _paragraph(pdf, " ".join(summary_sentences(summarise(list(data.nights)), data.names)))
-    pdf.image(io.BytesIO(render_chart(data.nights, data.names, mono=True, dpi=110)), w=pdf.epw)
+    pdf.image(io.BytesIO(render_chart(data.nights, data.names, mono=True, width=10.0, dpi=110)), w=pdf.epw)
     _helps(pdf, data)
     if data.shift is not None:
         _section(pdf, "Onset moving earlier")
