@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import date
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # the Agg canvas, whatever MPLBACKEND says
 from matplotlib.figure import Figure
@@ -63,10 +64,20 @@ def render_chart(
         ax.set_xticks([])
     step = _tick_step(len(nights))
     ticks = [x for x in xs if (len(nights) - 1 - x) % step == 0]
-    axes[-1].set_xticks(ticks, [f"{nights[x].night:%a}\n{nights[x].night.day} {nights[x].night:%b}" for x in ticks])
+    axes[-1].set_xticks(ticks, _date_labels([nights[x].night for x in ticks]), fontsize=9)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 3})  # zlib 6 took 3x longer
     return buffer.getvalue()
+
+
+def _date_labels(days: list[date]) -> list[str]:
+    """'Tue\n17 Nov' where the month starts (and at the first label), 'Wed\n18' elsewhere: a
+    fortnight of full dates does not fit across a phone-sized chart."""
+    labels = []
+    for index, day in enumerate(days):
+        month = index == 0 or day.month != days[index - 1].month
+        labels.append(f"{day:%a}\n{day.day} {day:%b}" if month else f"{day:%a}\n{day.day}")
+    return labels
 
 
 def _scores(ax, nights: Sequence[Night], xs: list[int], palette: dict[str, str], mono: bool) -> None:
