@@ -24,6 +24,7 @@ from bot.understanding import Intent
 
 MORNING_CHOICES = (6 * 60, 6 * 60 + 30, 7 * 60, 7 * 60 + 30, 8 * 60, 8 * 60 + 30, 9 * 60, 10 * 60)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+CAPTION_CHARS = 1000  # Telegram allows 1024 characters in a caption, entities included
 ONSET_CHOICES = (Onset.before_6pm, Onset.six_to_nine, Onset.nine_to_midnight, Onset.after_midnight, Onset.none)
 
 
@@ -150,7 +151,7 @@ class DiaryReplies:
         return self._reply(self.texts.empty, ((_b("🌙 Check in now", Verb.checkin),),))
 
     def chart_caption(self, sentences: Sequence[str]) -> str:
-        return html.escape(" ".join(sentences))[:1024]
+        return html.escape(" ".join(sentences)[:CAPTION_CHARS])  # cut before escaping: no half entities
 
     def chart_buttons(self) -> tuple[tuple[Button, ...], ...]:
         return (
