@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # rls-bot: the Telegram bot with its curated content baked in. Build: docker build -t rls-bot .
-# Run: docker run -e BOT_TOKEN=... -v rls-data:/data rls-bot
+# Run: docker run -e BOT_TOKEN=... -e DIARY_KEY=... -v rls-data:/data rls-bot  (rls-bot diary-key makes a key)
 
 FROM python:3.12-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1

@@ -75,7 +75,7 @@ def _stdin_lines(stream: TextIO) -> Iterable[str]:
         yield line.rstrip("\r\n")
 
 
-def _chat(responder: Responder, stream_in: TextIO, out: TextIO) -> None:
+def _chat(responder: Responder, stream_in: TextIO, out: TextIO, retention_days: int = 400) -> None:
     """A console conversation: type questions, or a button's number to press it."""
 
     def show(reply: Reply) -> list[str]:
@@ -93,7 +93,7 @@ def _chat(responder: Responder, stream_in: TextIO, out: TextIO) -> None:
         "/start": responder.welcome_reply,
         "/help": responder.help_reply,
         "/topics": responder.menu_reply,
-        "/privacy": responder.privacy_reply,
+        "/privacy": lambda: _privacy(responder, retention_days),
     }
     while True:
         out.write("you> ")
@@ -155,6 +155,11 @@ def _evaluate(responder: Responder, args: argparse.Namespace) -> int:
     return 0
 
 
+def _privacy(responder: Responder, retention_days: int) -> Reply:
+    reply = responder.privacy_reply()
+    return Reply(reply.intent, reply.html.replace("{retention}", str(retention_days)))
+
+
 def _db_upgrade(settings: Settings) -> int:
     import asyncio
 
@@ -173,6 +178,33 @@ def _db_upgrade(settings: Settings) -> int:
         print(f"Database error: {exc}", file=sys.stderr)
         return 1
     print("Database schema is up to date.")
+    return 0
+
+
+def _db_rekey(settings: Settings, content: Content) -> int:
+    """Re-seal every diary value with DIARY_KEY's first key, so the keys after it can be retired."""
+    import asyncio
+
+    from bot.diary.crypto import Sealer
+    from bot.diary.service import DiaryService
+    from bot.storage.database import create_engine, session_factory, upgrade
+
+    try:
+        key = settings.require_diary_key()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    async def run() -> int:
+        engine = create_engine(settings.database)
+        try:
+            await upgrade(engine)
+            return await DiaryService(session_factory(engine), Sealer.from_setting(key), content.tips).rekey()
+        finally:
+            await engine.dispose()
+
+    count = asyncio.run(run())
+    print(f"Re-encrypted {count} diary values with the first DIARY_KEY key; the others can now be removed.")
     return 0
 
 
@@ -197,7 +229,12 @@ def _parser() -> argparse.ArgumentParser:
         "--readability", action="store_true", help="print words, characters as sent and reading grade per answer"
     )
     database = commands.add_parser("db", help="database maintenance")
-    database.add_argument("action", choices=["upgrade"], help="upgrade: apply schema migrations")
+    database.add_argument(
+        "action",
+        choices=["upgrade", "rekey"],
+        help="upgrade: apply schema migrations; rekey: re-encrypt the diary with the first DIARY_KEY key",
+    )
+    commands.add_parser("diary-key", help="print a new key for DIARY_KEY")
     evaluate = commands.add_parser("evaluate", help="accuracy per intent on labelled messages (TSV)")
     evaluate.add_argument("files", nargs="+", type=Path, help="labelled sets (.tsv, or .jsonl conversations)")
     evaluate.add_argument("--mistakes", action="store_true", help="list every wrong answer")
@@ -246,8 +283,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"Cannot reach the Telegram Bot API ({where}): {exc}", file=sys.stderr)
             return 1
 
+    if args.command == "diary-key":
+        from bot.diary.crypto import new_key
+
+        print(new_key())
+        return 0
     if args.command == "db":
-        return _db_upgrade(settings)
+        return _db_rekey(settings, content) if args.action == "rekey" else _db_upgrade(settings)
 
     responder = Responder(content)
     if args.command == "ask":
@@ -264,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _explain(responder, " ".join(args.message), sys.stdout)
         return 0
     if args.command == "chat":
-        _chat(responder, sys.stdin, sys.stdout)
+        _chat(responder, sys.stdin, sys.stdout, settings.diary_retention_days)
         return 0
     if args.command == "evaluate":
         return _evaluate(responder, args)

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     admin_ids: str = ""  # comma-separated Telegram user ids allowed to use /stats
     flood_limit: int = Field(default=20, ge=1)  # messages per flood window before "slow down"
     flood_window_seconds: float = Field(default=10.0, gt=0)
+    # Fernet key(s) sealing diary data at rest; "new,old": the first encrypts, all decrypt
+    diary_key: str | None = Field(default=None, repr=False)
+    diary_retention_days: int = Field(default=400, ge=7, le=3650)  # diary data older than this is deleted
 
     @field_validator("webhook_url")
     @classmethod
@@ -128,6 +131,23 @@ class Settings(BaseSettings):
                 "BOT_TOKEN does not look like a Telegram bot token (digits, a colon, then letters, digits, '-' or '_')."
             )
         return token
+
+    def require_diary_key(self) -> str:
+        """The diary key for `rls-bot run`, where an ephemeral key would make every entry
+        unreadable after a restart."""
+        from bot.diary.crypto import parse_keys
+
+        value = (self.diary_key or "").strip()
+        if not value:
+            raise ConfigError(
+                "DIARY_KEY is not set: diary entries are health data stored encrypted, so create a key with "
+                "`rls-bot diary-key`, set DIARY_KEY to it and keep a copy safe (without it the diary cannot be read)."
+            )
+        try:
+            parse_keys(value)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return value
 
 
 def load_settings() -> Settings:

@@ -107,5 +107,9 @@ def configure(level: str, fmt: str = "plain", stream: TextIO | None = None) -> N
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # logs at import time
+    # SQLAlchemy's engine logs statement parameters at DEBUG, and they include stored questions.
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    logging.getLogger("sqlalchemy.pool").setLevel(logging.WARNING)
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)  # logs every statement with its values
     # PTB at DEBUG logs whole updates and request parameters: message text and names.
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))

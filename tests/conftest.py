@@ -18,6 +18,7 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from bot.devtools.fake_bot_api import FakeBotApi
+from bot.diary.crypto import new_key
 from bot.knowledge import Content, load_content
 from bot.replies import Responder
 from bot.storage.database import create_engine, session_factory, upgrade
@@ -29,6 +30,9 @@ CONTENT_DIR = ROOT / "content"
 # Trained models are cached by content hash; the tests (and the bot processes they start) share one
 # cache inside the checkout, so a clean clone trains once and later runs load in milliseconds.
 os.environ.setdefault("RLS_BOT_CACHE", str(ROOT / ".pytest_cache" / "rls-bot-models"))
+# One diary key for the whole run: bots restarted within a test, and `rls-bot run` subprocesses
+# (which refuse to start without one), read what the previous one sealed.
+os.environ.setdefault("DIARY_KEY", new_key())
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +88,17 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     yield url
 
 
-TABLES = ("chat_state", "flood_counts", "deliveries", "subscriptions", "processes", "alembic_version")
+TABLES = (
+    "chat_state",
+    "flood_counts",
+    "diary_profiles",
+    "diary_entries",
+    "ferritin_results",
+    "deliveries",
+    "subscriptions",
+    "processes",
+    "alembic_version",
+)
 
 
 async def reset_postgres(url: str) -> None:

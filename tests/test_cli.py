@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -83,6 +84,7 @@ def test_run_says_clearly_when_telegram_cannot_be_reached(tmp_path):
             "BOT_TOKEN": "123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             "TELEGRAM_API_URL": "http://127.0.0.1:9/bot",
             "DATA_DIR": str(tmp_path),
+            "DIARY_KEY": os.environ["DIARY_KEY"],  # set by conftest; run refuses to start without one
         },
     )
     assert result.returncode == 1

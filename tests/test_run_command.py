@@ -94,3 +94,37 @@ async def test_sigkill_before_the_minute_still_delivers_exactly_one_tip(bot_api:
         await _kill(third)
     tips = [m for m in bot_api.sent() if m["text"].startswith("🌙")]
     assert len(tips) == 1
+
+
+async def test_sigkill_before_the_morning_check_in_still_asks_exactly_once(bot_api: FakeBotApi, tmp_path):
+    """The diary's done-when check, as a real process: /morning HH:MM UTC two minutes ahead;
+    kill -9; restart (clock moved past the minute); exactly one check-in question, whose
+    button records that night after yet another restart."""
+    due = (datetime.now(UTC) + timedelta(minutes=2)).replace(second=0, microsecond=0)
+    first = await _start_bot(bot_api, tmp_path, 0)
+    try:
+        await bot_api.wait_for("setMyCommands", timeout=30)
+        await bot_api.push_text(f"/morning {due:%H:%M} UTC")
+        [confirmed] = await bot_api.wait_for(timeout=15)
+        assert f"{due:%H:%M}" in confirmed["text"] and "UTC" in confirmed["text"]
+    finally:
+        await _kill(first)
+
+    past_due = (due - datetime.now(UTC)).total_seconds() + 30
+    second = await _start_bot(bot_api, tmp_path, past_due)
+    try:
+        question = (await bot_api.wait_for(count=2, timeout=30))[1]
+        assert question["text"].startswith("🌙 <b>Night of")
+    finally:
+        await _kill(second)
+
+    third = await _start_bot(bot_api, tmp_path, past_due + 60)
+    try:
+        await bot_api.wait_for("setMyCommands", count=3, timeout=30)
+        score = next(data for label, data in buttons(question) if label == "3")
+        await bot_api.push_callback(score)
+        [edited] = await bot_api.wait_for("editMessageText", timeout=15)
+        assert "3 out of 10" in edited["text"]  # the entry was sealed and read back across processes
+    finally:
+        await _kill(third)
+    assert len([m for m in bot_api.sent() if "Night of" in m["text"]]) == 1

@@ -40,6 +40,7 @@ DEFAULT_TOKEN = "123456789:TEST-token_for_the_fake_bot_api_0000"
 PRIVATE_CHAT_LIMIT = (3, 3.0)
 GROUP_CHAT_LIMIT = (20, 60.0)
 SLACK = 0.9  # arrivals jitter on the way in; a window counts as passed at 90 %
+SENDS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})  # answered with a Message, refused if blocked
 
 
 def _too_many(retry_after: float) -> tuple[int, dict[str, Any]]:
@@ -331,7 +332,7 @@ class FakeBotApi:
             async with self._changed:
                 self.calls.append(Call(method, params))
                 self._changed.notify_all()
-        if method == "sendMessage" and int(params.get("chat_id", 0)) in self.blocked:
+        if method in SENDS and int(params.get("chat_id", 0)) in self.blocked:
             return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
         if self.fail_next.get(method, 0) > 0:
             self.fail_next[method] -= 1
@@ -341,7 +342,7 @@ class FakeBotApi:
             return 200, {"ok": True, "result": self._bot_user()}
         if method == "getUpdates":
             return 200, {"ok": True, "result": await self._get_updates(params)}
-        if method in {"sendMessage", "editMessageText"}:
+        if method in SENDS or method == "editMessageText":
             chat_id = int(params["chat_id"])
             if method == "sendMessage":
                 self.delivered[chat_id] = self.delivered.get(chat_id, 0) + 1

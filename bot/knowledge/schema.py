@@ -175,6 +175,50 @@ class ReminderTexts(_Strict):
         return check_html(value.strip())
 
 
+class DiaryTexts(_Strict):
+    """Texts of the symptom diary; placeholders in braces are filled in by the bot."""
+
+    ask_score: str
+    ask_onset: str
+    ask_measures: str
+    saved: str
+    offer_morning: str
+    morning_ask_zone: str
+    morning_pick: str
+    morning_set: str
+    morning_off: str
+    morning_bad: str
+    weekly_pick: str
+    weekly_set: str
+    weekly_off: str
+    weekly_bad: str
+    weekly_header: str
+    empty: str
+    helps_header: str
+    helps_caveat: str
+    helps_none: str
+    augmentation: str
+    report_caption: str
+    ferritin_usage: str
+    ferritin_bad: str
+    ferritin_range: str
+    ferritin_unit: str
+    ferritin_saved: str
+    ferritin_list: str
+    ferritin_removed: str
+    meds_ask: str
+    meds_saved: str
+    meds_cleared: str
+    stale: str
+    private_only: str
+    measure_names: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("*")
+    @classmethod
+    def _html(cls, value: object) -> object:
+        return check_html(value.strip()) if isinstance(value, str) else value
+
+
 class Messages(_Strict):
     """Texts around the answers; all are Telegram HTML."""
 
@@ -200,6 +244,7 @@ class Messages(_Strict):
     privacy: str
     help: str
     reminders: ReminderTexts
+    diary: DiaryTexts
 
     @field_validator("*")
     @classmethod

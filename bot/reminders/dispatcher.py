@@ -22,6 +22,9 @@ Every few seconds `tick()` runs three steps, one send window at a time:
 
 Reminders that fall due while the bot is down are still sent if it comes back within the grace
 window; older ones are recorded as skipped and the next evening is scheduled.
+
+Other kinds (the diary's morning check-in and weekly summary, see `Kind`) bring their own due
+column and message, and go through the same claim, send and settle steps.
 """
 
 from __future__ import annotations
@@ -30,12 +33,12 @@ import asyncio
 import logging
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, func, or_, select, update
+from sqlalchemy import Select, Update, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -66,6 +69,25 @@ class Outcome:
 
 class Sender(Protocol):
     async def send(self, chat_id: int, tip: Tip, delivery_id: int, kind: str) -> Outcome: ...
+
+
+class Kind(Protocol):
+    """A delivery kind besides the evening tip, with its own due column and its own message.
+    The dispatcher claims, sends and settles it exactly like an evening (bot.diary.schedule)."""
+
+    name: str
+
+    def due(self, now: datetime, limit: int) -> Select: ...  # rows with a chat_id whose slot has come
+
+    def slot(self, row: Any) -> datetime | None: ...
+
+    def following(self, row: Any, slot: datetime, now: datetime) -> datetime: ...  # may raise UnknownZone
+
+    def advance(self, row: Any, slot: datetime, following: datetime | None) -> Update: ...  # compare-and-set
+
+    def stop(self, chat_id: int) -> Update: ...  # the chat is gone
+
+    async def send(self, delivery: Delivery) -> Outcome: ...
 
 
 @dataclass
@@ -111,11 +133,13 @@ class Dispatcher:
         backoff_cap: float = 30.0,
         rng: random.Random | None = None,
         owner: str | None = None,
+        kinds: Sequence[Kind] = (),
     ) -> None:
         self.sessions = sessions
         self.tips = tips
         self._tips_by_id = {t.id: t for t in tips.tips}
         self.sender = sender
+        self.kinds = {kind.name: kind for kind in kinds}
         self.clock = clock
         self.grace = grace
         self.lease = lease  # unsent claims not renewed for this long are anyone's
@@ -172,7 +196,12 @@ class Dispatcher:
             snoozes = list(await session.scalars(self._due(session, Subscription.snooze_at, now, room)))
             for row in snoozes:
                 await self._claim_snooze(session, row, now, report)
-            return bool(rows or snoozes)
+            claimed_kinds = 0
+            for kind in self.kinds.values():
+                for row in list(await session.scalars(self._locking(session, kind.due(now, room)))):
+                    await self._claim_kind(session, kind, row, now, report)
+                    claimed_kinds += 1
+            return bool(rows or snoozes or claimed_kinds)
 
     async def _claim_evening(self, session: AsyncSession, row: Subscription, now: datetime, report: TickReport) -> None:
         slot = row.next_due_at
@@ -259,6 +288,40 @@ class Dispatcher:
         else:
             report.claimed += 1
 
+    async def _claim_kind(self, session: AsyncSession, kind: Kind, row: Any, now: datetime, report: TickReport) -> None:
+        slot = kind.slot(row)
+        assert slot is not None
+        try:
+            following: datetime | None = kind.following(row, slot, now)
+        except UnknownZone:
+            log.error("chat %s has an unknown zone; its %s messages stopped", row.chat_id, kind.name)
+            following = None
+            report.failed += 1
+            report.fail("bad_zone")
+        moved = await session.execute(kind.advance(row, slot, following).execution_options(synchronize_session=False))
+        if moved.rowcount != 1 or following is None:
+            return  # another dispatcher advanced it first, or the zone is unusable
+        late = now - slot > self.grace
+        status, error = self._missed() if late else (DeliveryStatus.claimed, None)
+        session.add(
+            Delivery(
+                chat_id=row.chat_id,
+                slot_at=slot,
+                kind=kind.name,
+                tip_id="",
+                attempts=0,
+                status=status,
+                claimed_by=None if late else self.owner,
+                claimed_at=None if late else now,
+                error=error,
+            )
+        )
+        await session.flush()
+        if late:
+            self._count_missed(status, report)
+        else:
+            report.claimed += 1
+
     def _missed(self) -> tuple[str, str]:
         """Status and reason for a reminder whose grace window closed before it could be sent:
         skipped if the bot was down, failed if Telegram could not be reached all that time."""
@@ -296,7 +359,7 @@ class Dispatcher:
             rows = (
                 await session.execute(
                     select(Delivery, Subscription.status)
-                    .join(Subscription, Subscription.chat_id == Delivery.chat_id)
+                    .outerjoin(Subscription, Subscription.chat_id == Delivery.chat_id)
                     .where(
                         Delivery.status == DeliveryStatus.claimed,
                         or_(Delivery.retry_at.is_(None), Delivery.retry_at <= now),
@@ -308,7 +371,7 @@ class Dispatcher:
             ).all()
             sendable = []
             for delivery, subscription_status in rows:
-                if subscription_status != Status.active:  # stopped or paused after the claim
+                if delivery.kind not in self.kinds and subscription_status != Status.active:  # stopped after the claim
                     delivery.status, delivery.error = DeliveryStatus.skipped, f"reminders {subscription_status}"
                 elif delivery.attempts == 0 and now - delivery.slot_at > self.grace:
                     delivery.status, delivery.error = self._missed()
@@ -348,10 +411,14 @@ class Dispatcher:
         return marked
 
     async def _deliver(self, delivery: Delivery) -> Outcome:
+        kind = self.kinds.get(delivery.kind)
         tip = self._tips_by_id.get(delivery.tip_id)
-        if tip is None:
+        if tip is None and kind is None:
             return Outcome(error=f"tip {delivery.tip_id!r} no longer exists")
         try:
+            if kind is not None:
+                return await kind.send(delivery)
+            assert tip is not None
             return await self.sender.send(delivery.chat_id, tip, delivery.id, delivery.kind)
         except Exception as exc:  # a sender bug must not lose the row: it is recorded below
             log.exception("sending reminder %s failed unexpectedly", delivery.id)
@@ -429,6 +496,8 @@ class Dispatcher:
             .where(Subscription.chat_id == delivery.chat_id)
             .values(status=Status.stopped, stop_reason=reason[:32], next_due_at=None, snooze_at=None, snooze_tip=None)
         )
+        for kind in self.kinds.values():  # a chat that cannot receive a tip cannot receive anything
+            await session.execute(kind.stop(delivery.chat_id))
         log.info("chat %s unsubscribed: %s", delivery.chat_id, reason)
 
     async def _fail(self, session: AsyncSession, delivery: Delivery, key: str, reason: str, report: TickReport) -> None:

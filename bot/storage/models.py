@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
-    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -99,14 +99,16 @@ class DeliveryStatus:
 
 
 class Delivery(Base):
-    """One reminder for one evening (or one snooze). Unique per chat, slot and kind."""
+    """One reminder for one evening (or one snooze, morning check-in or weekly summary).
+    Unique per chat, slot and kind."""
 
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("subscriptions.chat_id", ondelete="CASCADE"))
+    # no foreign key to subscriptions: a diary check-in goes to chats without evening reminders
+    chat_id: Mapped[int] = mapped_column(BigInteger)
     slot_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    kind: Mapped[str] = mapped_column(String(8))  # evening | snooze
+    kind: Mapped[str] = mapped_column(String(8))  # evening | snooze | checkin | weekly
     tip_id: Mapped[str] = mapped_column(String(30))
     status: Mapped[str] = mapped_column(String(12), default=DeliveryStatus.claimed)
     claimed_by: Mapped[str | None] = mapped_column(String(40), default=None)
@@ -159,3 +161,58 @@ class FloodCount(Base):
     window_index: Mapped[int] = mapped_column(BigInteger)  # seconds since the epoch // window length
     hits: Mapped[int] = mapped_column(Integer)
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class DiaryProfile(Base):
+    """One chat's diary settings: its zone, the opt-in morning check-in and weekly summary (each
+    with its next moment due, which the dispatcher claims like an evening), and the sealed
+    medicines note. Times and zones are in the clear so the schedule can be queried."""
+
+    __tablename__ = "diary_profiles"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    zone: Mapped[str | None] = mapped_column(String(64), default=None)
+    checkin_minute: Mapped[int | None] = mapped_column(SmallInteger, default=None)  # local minute; None = off
+    checkin_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    weekly_day: Mapped[int | None] = mapped_column(SmallInteger, default=None)  # 0 = Monday; None = off
+    weekly_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    medicines: Mapped[str | None] = mapped_column(Text, default=None)  # sealed {"classes": [...], "note": ...}
+    medicines_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    augmentation_noted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # said once
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        Index("ix_diary_profiles_checkin_due_at", "checkin_due_at"),
+        Index("ix_diary_profiles_weekly_due_at", "weekly_due_at"),
+    )
+
+
+class DiaryEntry(Base):
+    """One night of one chat: the night's date in the clear (one entry per night, retention),
+    everything the user said about it sealed."""
+
+    __tablename__ = "diary_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    night: Mapped[date] = mapped_column(Date)  # the evening before the morning check-in, local
+    sealed: Mapped[str] = mapped_column(Text)  # {"score": 0-10|None, "onset": code|None, "measures": [...]|None}
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("chat_id", "night"),
+        Index("ix_diary_entries_night", "night"),
+    )
+
+
+class FerritinResult(Base):
+    """One blood test result the user logged: the date in the clear, the value sealed."""
+
+    __tablename__ = "ferritin_results"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    tested_on: Mapped[date] = mapped_column(Date)
+    sealed: Mapped[str] = mapped_column(Text)  # {"ng_ml": float}
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

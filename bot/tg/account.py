@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.reminders.service import ReminderSettings
 from bot.replies import Reply
 from bot.storage.models import DeliveryStatus
 from bot.tg.handlers import responder_of, send, unknown_command
@@ -20,27 +21,19 @@ async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send everything stored about this chat as a JSON file."""
     chat_id = update.effective_chat.id
     service = service_of(context)
+    diary = context.bot_data["diary"]
     settings = await service.get(chat_id)
     conversation = await states_of(context).export(chat_id)
     messages = responder_of(context).messages
-    if settings is None and not conversation:
+    has_diary = await diary.has_data(chat_id)
+    if settings is None and not conversation and not has_diary:
         await context.bot.send_message(chat_id, messages.no_data.strip())
         return
     deliveries = await service.deliveries(chat_id) if settings else []
     record = {
         "chat_id": chat_id,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "reminder": None
-        if settings is None
-        else {
-            "status": settings.status,
-            "stop_reason": settings.stop_reason,
-            "local_time": f"{settings.minute // 60:02d}:{settings.minute % 60:02d}",
-            "time_zone": settings.zone,
-            "measures": sorted(settings.measures) or "all",
-            "next_due_at": settings.next_due_at.isoformat() if settings.next_due_at else None,
-            "snoozed_until": settings.snooze_at.isoformat() if settings.snooze_at else None,
-        },
+        "reminder": _reminder(settings),
         "tips_sent": [
             {
                 "slot": d.slot_at.isoformat(),
@@ -53,11 +46,26 @@ async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             for d in deliveries
         ],
         "conversation": conversation,  # what a chat is in the middle of; each entry expires on its own
+        "diary": await diary.export(chat_id) if has_diary else None,  # decrypted: it is the user's own copy
     }
     document = io.BytesIO(json.dumps(record, indent=2, ensure_ascii=False).encode())
     await context.bot.send_document(
         chat_id, document, filename="rls-bot-my-data.json", caption=messages.my_data.strip()
     )
+
+
+def _reminder(settings: ReminderSettings | None) -> dict[str, object] | None:
+    if settings is None:
+        return None
+    return {
+        "status": settings.status,
+        "stop_reason": settings.stop_reason,
+        "local_time": f"{settings.minute // 60:02d}:{settings.minute % 60:02d}",
+        "time_zone": settings.zone,
+        "measures": sorted(settings.measures) or "all",
+        "next_due_at": settings.next_due_at.isoformat() if settings.next_due_at else None,
+        "snoozed_until": settings.snooze_at.isoformat() if settings.snooze_at else None,
+    }
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

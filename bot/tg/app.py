@@ -26,6 +26,11 @@ from telegram.request import HTTPXRequest
 from bot import metrics
 from bot.config import Settings
 from bot.conversations import ChatStates
+from bot.diary.crypto import Sealer
+from bot.diary.rendering import Renderer
+from bot.diary.replies import DiaryReplies
+from bot.diary.schedule import CheckinKind, WeeklyKind
+from bot.diary.service import DiaryService
 from bot.flood import FloodGuard, SharedFloodGuard, Verdict
 from bot.knowledge import Content
 from bot.logs import Throttle
@@ -38,6 +43,7 @@ from bot.reminders.zones import ZoneFinder
 from bot.replies import Responder
 from bot.storage.database import create_engine, is_sqlite, session_factory, upgrade
 from bot.storage.models import utcnow
+from bot.tg import diary as diary_handlers
 from bot.tg import handlers, routing
 from bot.tg.limiter import PriorityRateLimiter
 from bot.tg.sender import TelegramSender
@@ -51,6 +57,13 @@ COMMANDS = [
     BotCommand("remind", "Evening reminders: set a time"),
     BotCommand("reminders", "Your reminder settings"),
     BotCommand("stop", "Stop reminders"),
+    BotCommand("checkin", "Diary: how was last night? (one tap)"),
+    BotCommand("diary", "Diary: your chart of the last nights"),
+    BotCommand("report", "Diary: a PDF for your doctor"),
+    BotCommand("morning", "Diary: a morning check-in at your time"),
+    BotCommand("weekly", "Diary: a weekly summary"),
+    BotCommand("ferritin", "Diary: note a ferritin blood test"),
+    BotCommand("meds", "Diary: note the medicines you take"),
     BotCommand("help", "How to ask me things"),
     BotCommand("privacy", "What I store and how to delete it"),
     BotCommand("mydata", "Get a copy of everything stored about you"),
@@ -60,6 +73,8 @@ DISPATCH_JOB = "reminder-dispatcher"
 HEARTBEAT_JOB = "process-heartbeat"
 PURGE_JOB = "expired-state-purge"
 PURGE_EVERY_SECONDS = 300  # expired conversation state and idle flood counters are deleted this often
+RETENTION_JOB = "diary-retention"
+RETENTION_EVERY = 3600.0  # seconds between deletions of diary data past DIARY_RETENTION_DAYS
 SHUTDOWN_SECONDS = 10.0  # in-flight work gets this long after SIGTERM
 SUBSCRIBER_COUNT_EVERY = 12  # ticks between subscriber counts (a count scans the table)
 
@@ -189,6 +204,14 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
                 fallback=data["flood"],
             )
         data["reminder_replies"] = replies
+        diary = data["diary"] = DiaryService(
+            sessions, _sealer(settings), content.tips, clock, retention_days=settings.diary_retention_days
+        )
+        diary_replies = data["diary_replies"] = DiaryReplies(content)
+        renderer = data["renderer"] = Renderer()
+        diary_sends = diary_handlers.DiaryDeliveries(
+            application.bot, diary, diary_replies, renderer, read_timeout=settings.reminder_read_timeout_seconds
+        )
         dispatcher = data["dispatcher"] = Dispatcher(
             sessions,
             content.tips,
@@ -198,6 +221,7 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
             concurrency=max(8, min(64, int(settings.send_rate / 4))),
             # a peer counts a "sending" row as lost only once no answer can still be coming
             in_flight=timedelta(seconds=max(120.0, settings.reminder_read_timeout_seconds + 60)),
+            kinds=[CheckinKind(diary_sends.checkin), WeeklyKind(diary_sends.weekly)],
         )
         processes = data["processes"] = Processes(sessions, dispatcher.owner, clock)
         interval = settings.dispatch_interval_seconds
@@ -228,6 +252,13 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
             application.job_queue.run_repeating(
                 purge, interval=PURGE_EVERY_SECONDS, first=PURGE_EVERY_SECONDS, name=PURGE_JOB
             )
+        if application.job_queue is not None:
+            application.job_queue.run_repeating(
+                diary_handlers.purge_old_entries,
+                interval=RETENTION_EVERY,
+                first=RETENTION_EVERY / 60,
+                name=RETENTION_JOB,
+            )
         if settings.health_port is not None and not settings.webhook_url:
             server = WebServer(_readiness(application))
             data["health_port"] = server.start(settings.listen_host, settings.health_port)
@@ -235,6 +266,15 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         log.info("ready (database %s)", engine.url.render_as_string(hide_password=True))
 
     return post_init
+
+
+def _sealer(settings: Settings) -> Sealer:
+    """DIARY_KEY's keys; without one (tests, local tries) a key that dies with the process.
+    `rls-bot run` refuses to start without DIARY_KEY, so production never gets here keyless."""
+    if settings.diary_key:
+        return Sealer.from_setting(settings.diary_key)
+    log.warning("DIARY_KEY is not set: diary data is sealed with a key that is lost when this process ends")
+    return Sealer.ephemeral()
 
 
 async def _post_stop(application: Application) -> None:
@@ -249,6 +289,9 @@ async def _post_stop(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
+    renderer: Renderer | None = application.bot_data.pop("renderer", None)
+    if renderer is not None:
+        renderer.close()
     server = application.bot_data.pop("web", None)
     if server is not None:
         await server.close()
@@ -300,6 +343,8 @@ def build_application(
     application.bot_data["errors"] = Throttle()  # one traceback per kind of failure per 5 minutes
 
     application.add_handler(TypeHandler(Update, count_and_limit), group=-1)
+    for handler in diary_handlers.handlers():  # before the routing table's catch-all buttons and text
+        application.add_handler(handler)
     application.add_handlers(routing.all_handlers())
     application.add_error_handler(handlers.error_handler)
     return application
@@ -348,8 +393,11 @@ async def _preflight(settings: Settings) -> None:
 
 
 def run(settings: Settings, content: Content) -> int:
+    settings.require_token()
     if settings.webhook_url:
         settings.require_webhook_secret()
+    settings.require_diary_key()  # an ephemeral key would make every diary entry unreadable after a restart
+    if settings.webhook_url:
         application = build_application(settings, content, updater=False)
 
         async def main() -> None:

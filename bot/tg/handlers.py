@@ -95,7 +95,9 @@ async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await send(update.effective_message, responder_of(context).privacy_reply())
+    reply = responder_of(context).privacy_reply()
+    days = context.bot_data["diary"].retention.days  # the text says how long the diary is kept
+    await send(update.effective_message, Reply(reply.intent, reply.html.replace("{retention}", str(days))))
 
 
 def _count(context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:

@@ -368,6 +368,7 @@ async def forget_yes(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.F
         await _say(update, context, Reply(Intent.reminders, FORGET_EXPIRED))
         return
     await service_of(context).forget(chat_id)
+    await context.bot_data["diary"].forget(chat_id)  # the symptom diary too
     await _say(update, context, texts_of(context).forgotten())
 
 

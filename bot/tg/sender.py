@@ -8,6 +8,9 @@ message, and re-sending it would mean two reminders in one evening.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
+from telegram import Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
@@ -40,23 +43,30 @@ class TelegramSender:
 
     async def send(self, chat_id: int, tip: Tip, delivery_id: int, kind: str) -> Outcome:
         reply = self.replies.tip(tip, delivery_id)
-        try:
-            message = await self.bot.send_message(
+        return await attempt(
+            self.bot.send_message(
                 chat_id,
                 reply.html,
                 reply_markup=keyboard(reply),
                 read_timeout=self.read_timeout,
                 rate_limit_args=Lane.reminder,  # behind replies to people in the rate limiter
             )
-        except RetryAfter as exc:  # the rate limiter already waited and retried; try again later
-            return Outcome(retry_after=retry_seconds(exc))
-        except Forbidden:
-            return Outcome(gone="blocked")
-        except BadRequest as exc:
-            text = exc.message.lower()
-            if any(marker in text for marker in GONE_MARKERS):
-                return Outcome(gone="chat_not_found")
-            return Outcome(error=f"bad request: {exc.message}")
-        except NetworkError as exc:  # TimedOut included
-            return classify_network_error(exc)
-        return Outcome(message_id=message.message_id)
+        )
+
+
+async def attempt(request: Awaitable[Message]) -> Outcome:
+    """Await one Bot API send and say what became of it; shared by every delivery kind."""
+    try:
+        message = await request
+    except RetryAfter as exc:  # the rate limiter already waited and retried; try again later
+        return Outcome(retry_after=retry_seconds(exc))
+    except Forbidden:
+        return Outcome(gone="blocked")
+    except BadRequest as exc:
+        text = exc.message.lower()
+        if any(marker in text for marker in GONE_MARKERS):
+            return Outcome(gone="chat_not_found")
+        return Outcome(error=f"bad request: {exc.message}")
+    except NetworkError as exc:  # TimedOut included
+        return classify_network_error(exc)
+    return Outcome(message_id=message.message_id)

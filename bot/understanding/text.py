@@ -32,7 +32,7 @@ STOPWORDS = frozenset(
 # Real English words this common are never "corrected" into a domain word (math -> bath).
 COMMON_WORD_ZIPF = 3.0
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
-_UNIT = re.compile(r"(\d)(mg|mcg|g|ml|ng|oz|h|hr|hrs|pm|am)\b")
+_UNIT = re.compile(r"(\d)(mg|mcg|g|ml|ng|oz|h|hr|hrs|pm|am|yo|yr|yrs|wk|wks|kg)\b")
 _SPLIT_NEGATION = re.compile(r"\b(can|do|does|did|is|are|was|will|would|could) not\b")
 _JOINED = {
     "can": "cannot",

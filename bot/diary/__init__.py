@@ -1,0 +1,1 @@
+"""The symptom diary: nightly check-ins, ferritin results and medicines, sealed at rest (no Telegram here)."""
