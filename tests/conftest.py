@@ -79,8 +79,9 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 async def reset_postgres(url: str) -> None:
     engine = create_async_engine(url)
-    async with engine.begin() as connection:
-        await connection.execute(text("DROP TABLE IF EXISTS deliveries, subscriptions, alembic_version CASCADE"))
+    async with engine.begin() as connection:  # every table, whichever migrations made them
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
 
 
