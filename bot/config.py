@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     admin_ids: str = ""  # comma-separated Telegram user ids allowed to use /stats
     flood_limit: int = Field(default=20, ge=1)  # messages per flood window before "slow down"
     flood_window_seconds: float = Field(default=10.0, gt=0)
+    update_concurrency: int = Field(default=32, ge=1, le=1000)  # updates handled at once, per process
+    webhook_max_connections: int = Field(default=100, ge=1)  # open connections; Telegram uses up to 40
+    webhook_body_timeout_seconds: float = Field(default=10.0, gt=0)  # a started body must arrive within this
 
     @field_validator("webhook_url")
     @classmethod

@@ -35,3 +35,8 @@ def configure(level: str, fmt: str = "plain") -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # logs at import time
+    # At DEBUG these log whole payloads: PTB every Bot API call's parameters and answer (message
+    # texts, names, the bot token in the URL), aiosqlite every statement with its parameters.
+    for payload_logger in ("telegram.Bot", "telegram.ext.ExtBot", "aiosqlite"):
+        logging.getLogger(payload_logger).setLevel(max(logging.INFO, root.level))
+    logging.getLogger("tornado.general").setLevel(logging.WARNING)  # one line per refused request

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +19,7 @@ from bot.devtools.fake_bot_api import FakeBotApi
 from bot.knowledge import Content, load_content
 from bot.replies import Responder
 from bot.storage.database import create_engine, session_factory, upgrade
-from bot.tg.app import build_application
+from bot.tg.app import build_application, serve_polling
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = ROOT / "content"
@@ -107,6 +108,7 @@ async def running_bot(
 async def serving(
     bot_api: FakeBotApi, content: Content, clock: FakeClock, database_url: str, **overrides: object
 ) -> AsyncIterator[Application]:
+    """The bot long-polling the fake server exactly as `rls-bot run` does (serve_polling)."""
     settings = Settings(
         bot_token=bot_api.token,
         telegram_api_url=bot_api.base_url,
@@ -116,11 +118,20 @@ async def serving(
         **overrides,
     )
     application = build_application(settings, content, clock=clock)
-    async with application:
-        await application.post_init(application)
-        await application.updater.start_polling(poll_interval=0, timeout=1)
-        await application.start()
+    stop, polling = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(serve_polling(application, settings, stop, polling))
+    await asyncio.wait_for(asyncio.shield(_started(task, polling)), 30)
+    try:
         yield application
-        await application.updater.stop()
-        await application.stop()
-        await application.post_shutdown(application)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def _started(task: asyncio.Task, polling: asyncio.Event) -> None:
+    """Polling has begun, or the start-up failed (then its error is raised here)."""
+    waiter = asyncio.create_task(polling.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if task.done():
+        task.result()

@@ -32,7 +32,7 @@ async def webhook_bot(bot_api: FakeBotApi, content, tmp_path, clock) -> AsyncIte
         listen_host="127.0.0.1",
         port=0,
     )
-    application = build_application(settings, content, clock=clock, updater=False)
+    application = build_application(settings, content, clock=clock)
     stop, listening = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve_webhook(application, settings, stop, listening))
     await asyncio.wait_for(listening.wait(), 30)

@@ -94,6 +94,7 @@ class FakeBotApi:
         self.too_many_by_chat: dict[int, int] = {}
         self.arrived = 0  # requests that reached a handler, answered or not
         self.dropped = 0  # requests an outage cut off before they were processed
+        self._closing = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -116,6 +117,8 @@ class FakeBotApi:
         self._server.add_sockets(sockets)
 
     async def stop(self) -> None:
+        self._closing = True
+        await self._notify()  # long polls still open end now, not when the loop is torn down
         if self._outage_timer is not None:
             self._outage_timer.cancel()
             self._outage_timer = None
@@ -352,7 +355,7 @@ class FakeBotApi:
             self._updates = pending()
             if not self._updates and wait > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(pending())), wait)
+                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(pending()) or self._closing), wait)
             return pending()
 
 

@@ -1,5 +1,6 @@
 """Builds the python-telegram-bot Application (handlers, defaults, commands, rate limits, the
-database and the reminder dispatcher job) and runs it by long polling or by webhook."""
+database, the update inbox and the reminder dispatcher job) and runs it by long polling or by
+webhook. Either way updates reach the handlers only through the inbox (bot/tg/pipeline.py)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from telegram.request import HTTPXRequest
 from bot import metrics
 from bot.config import Settings
 from bot.flood import FloodGuard, Verdict
+from bot.inbox import Inbox
 from bot.knowledge import Content
 from bot.reminders.dispatcher import Dispatcher
 from bot.reminders.replies import ReminderReplies
@@ -41,8 +43,10 @@ from bot.replies import Responder
 from bot.storage.database import create_engine, session_factory, upgrade
 from bot.storage.models import utcnow
 from bot.tg import account, handlers, reminders
+from bot.tg.pipeline import UpdatePipeline
+from bot.tg.polling import Poller
 from bot.tg.sender import TelegramSender
-from bot.web import WebServer
+from bot.web import Webhook, WebServer
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,7 @@ COMMANDS = [
 ]
 DISPATCH_JOB = "reminder-dispatcher"
 SHUTDOWN_SECONDS = 10.0  # in-flight work gets this long after SIGTERM
+DRAIN_SECONDS = 5.0  # webhook requests already being read get this long to end after SIGTERM
 SUBSCRIBER_COUNT_EVERY = 12  # ticks between subscriber counts (a count scans the table)
 
 
@@ -165,6 +170,10 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         replies = ReminderReplies(content)
         data = application.bot_data
         data["engine"] = engine
+        data["inbox"] = Inbox(sessions, clock=clock)
+        data["pipeline"] = UpdatePipeline(application, data["inbox"], concurrency=settings.update_concurrency)
+        # Seconds of CPU: built in a thread now rather than on the loop at someone's first /remind.
+        data["zones_warm"] = asyncio.get_running_loop().run_in_executor(None, data["zones"].warm)
         data["reminders"] = ReminderService(sessions, content.tips, clock)
         data["reminder_replies"] = replies
         data["dispatcher"] = Dispatcher(
@@ -210,8 +219,10 @@ async def _post_shutdown(application: Application) -> None:
 
 
 def build_application(
-    settings: Settings, content: Content, *, clock: Callable[[], datetime] | None = None, updater: bool = True
+    settings: Settings, content: Content, *, clock: Callable[[], datetime] | None = None
 ) -> Application:
+    """The Application without PTB's Updater: updates come in through serve_polling or
+    serve_webhook, and go to the handlers through the inbox."""
     token = settings.require_token()
     admins = settings.admins
     clock = clock or make_clock(settings)
@@ -225,12 +236,11 @@ def build_application(
         .post_init(_post_init(settings, content, clock))
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
+        .updater(None)
     )
     if settings.telegram_api_url:
         base = settings.telegram_api_url
         builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot", 1))
-    if not updater:
-        builder = builder.updater(None)
     application = builder.build()
     responder = Responder(content)
     application.bot_data["responder"] = responder
@@ -261,35 +271,68 @@ def build_application(
 async def serve_webhook(
     application: Application, settings: Settings, stop: asyncio.Event, listening: asyncio.Event | None = None
 ) -> None:
-    """Webhook mode: register the webhook, serve updates until `stop`, then shut down gracefully."""
+    """Webhook mode: serve updates until `stop`, then shut down gracefully. Each update is in the
+    inbox before Telegram gets its 200; after `stop` Telegram gets 503 and sends it again later."""
     secret = settings.require_webhook_secret()
     async with application:
         await application.post_init(application)
+        await application.start()
+        pipeline: UpdatePipeline = application.bot_data["pipeline"]
+        pipeline.start()
+        server = WebServer(
+            _readiness(application, settings),
+            webhook=Webhook(settings.webhook_path, secret, lambda raw: pipeline.receive(raw, "webhook")),
+            max_connections=settings.webhook_max_connections,
+            body_timeout=settings.webhook_body_timeout_seconds,
+        )
+        application.bot_data["web_port"] = server.start(settings.listen_host, settings.port)
         await application.bot.set_webhook(
             settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
         )
-        await application.start()
-        server = WebServer(
-            _readiness(application, settings),
-            application=application,
-            webhook_path=settings.webhook_path,
-            secret=secret,
-        )
-        application.bot_data["web_port"] = server.start(settings.listen_host, settings.port)
         log.info("webhook mode: %s -> %s", settings.webhook_path, settings.webhook_url)
         if listening is not None:
             listening.set()
         await stop.wait()
-        log.info("stopping: no new updates; finishing what is in flight (at most %.0f s)", SHUTDOWN_SECONDS)
+        log.info("stopping: new updates get 503; finishing what is in flight (at most %.0f s)", SHUTDOWN_SECONDS)
         server.stop_accepting()
-        try:
-            async with asyncio.timeout(SHUTDOWN_SECONDS):
-                await application.stop()
-        except TimeoutError:
-            log.warning("in-flight work did not finish within %.0f s; stopping anyway", SHUTDOWN_SECONDS)
-        await _post_stop(application)
+        await server.drain(DRAIN_SECONDS)
+        await _wind_down(application)
         await server.close()
         await application.post_shutdown(application)
+
+
+async def serve_polling(
+    application: Application, settings: Settings, stop: asyncio.Event, polling: asyncio.Event | None = None
+) -> None:
+    """Long polling until `stop`, then shut down gracefully. A batch is in the inbox before the
+    next getUpdates tells Telegram it arrived."""
+    async with application:
+        await application.post_init(application)
+        await application.start()
+        pipeline: UpdatePipeline = application.bot_data["pipeline"]
+        pipeline.start()
+        poller = Poller(application.bot, lambda raw: pipeline.receive(raw, "polling"))
+        await poller.start()
+        log.info("long polling")
+        if polling is not None:
+            polling.set()
+        await stop.wait()
+        log.info("stopping: no new updates; finishing what is in flight (at most %.0f s)", SHUTDOWN_SECONDS)
+        await poller.stop()
+        await _wind_down(application)
+        await application.post_shutdown(application)
+
+
+async def _wind_down(application: Application) -> None:
+    """Finish the updates in flight (the rest stays in the inbox), then stop jobs and hand unsent
+    reminders over."""
+    await application.bot_data["pipeline"].stop(SHUTDOWN_SECONDS)
+    try:
+        async with asyncio.timeout(SHUTDOWN_SECONDS):
+            await application.stop()
+    except TimeoutError:
+        log.warning("in-flight work did not finish within %.0f s; stopping anyway", SHUTDOWN_SECONDS)
+    await _post_stop(application)
 
 
 async def _preflight(settings: Settings) -> None:
@@ -303,19 +346,19 @@ async def _preflight(settings: Settings) -> None:
 def run(settings: Settings, content: Content) -> int:
     if settings.webhook_url:
         settings.require_webhook_secret()
-        application = build_application(settings, content, updater=False)
-
-        async def main() -> None:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, stop.set)
-            await serve_webhook(application, settings, stop)
-
-        asyncio.run(main())
-        return 0
-    asyncio.run(_preflight(settings))
+        serve = serve_webhook
+    else:
+        asyncio.run(_preflight(settings))
+        serve = serve_polling
     application = build_application(settings, content)
-    log.info("starting long polling with %d topics", len(content.topics))
-    application.run_polling(allowed_updates=Update.ALL_TYPES)  # handles SIGTERM: graceful stop, exit 0
+    log.info("starting with %d topics", len(content.topics))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await serve(application, settings, stop)
+
+    asyncio.run(main())  # SIGTERM or SIGINT: graceful stop, exit 0
     return 0

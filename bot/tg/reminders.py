@@ -6,6 +6,7 @@ example. Everything it decides is in bot.reminders; these callbacks only read up
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
 
@@ -116,7 +117,7 @@ async def _time_and_zone(update: Update, context: ContextTypes.DEFAULT_TYPE, tex
         await _say(update, context, texts_of(context).bad_time())
         return ASK_TIME
     minute, rest = parsed
-    zone = zones_of(context).find(rest) if rest else None
+    zone = await asyncio.to_thread(zones_of(context).find, rest) if rest else None
     if rest and zone is None:
         context.user_data[DRAFT] = minute
         await _say(update, context, texts_of(context).bad_zone(), LOCATION_KEYBOARD)
@@ -156,7 +157,7 @@ async def time_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def zone_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    zone = zones_of(context).find(update.effective_message.text)
+    zone = await asyncio.to_thread(zones_of(context).find, update.effective_message.text)
     if zone is None:
         return await _not_an_answer(update, context, texts_of(context).bad_zone(), ASK_ZONE)
     return await _zone_known(update, context, zone)
@@ -164,7 +165,7 @@ async def zone_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def zone_shared(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     location = update.effective_message.location
-    zone = zones_of(context).at_location(location.latitude, location.longitude)
+    zone = await asyncio.to_thread(zones_of(context).at_location, location.latitude, location.longitude)
     if zone is None:
         await _say(update, context, texts_of(context).bad_zone())
         return ASK_ZONE
@@ -209,7 +210,7 @@ async def reminder_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     chat_id = update.effective_chat.id
     service, texts = service_of(context), texts_of(context)
     if request.action is Action.set_time and request.minute is not None:
-        zone = zones_of(context).find(request.rest, fuzzy=False) if request.rest else None
+        zone = await asyncio.to_thread(zones_of(context).find, request.rest, fuzzy=False) if request.rest else None
         return await _finish(update, context, request.minute, zone)
     if request.action in (Action.stop, Action.pause, Action.resume):
         existing = await service.get(chat_id)
