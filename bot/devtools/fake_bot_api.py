@@ -2,8 +2,9 @@
 
 It speaks the real HTTP protocol that python-telegram-bot uses, so the bot under test runs
 unmodified: point TELEGRAM_API_URL (or ApplicationBuilder.base_url) at `base_url`. Tests feed
-updates in with `push_*` and read what the bot sent from `calls` (every attempt) and `delivered`
-(what Telegram accepted).
+updates in with `push_*` and read what the bot sent from `calls` (every attempt), `started`
+(requests as they arrive, still in flight while `latency` holds them) and `delivered` (what
+Telegram accepted).
 
 Faults are injected on demand, because delivery code is only as good as its worst day:
 `latency` (every call answers later), `outage()` (the port refuses connections), `slow_answers`
@@ -65,6 +66,7 @@ class FakeBotApi:
     username: str = BOT_USERNAME
     max_poll_seconds: float = 1.0
     calls: list[Call] = field(default_factory=list)  # every call made, including failed ones
+    started: list[Call] = field(default_factory=list)  # every call as it arrived, before any latency
     fail_next: dict[str, int] = field(default_factory=dict)  # method -> how many calls to fail with 500
     blocked: set[int] = field(default_factory=set)  # chats that blocked the bot: sendMessage gets 403
     rate_limit: float | None = None  # messages per second before answering 429, like Telegram
@@ -370,6 +372,8 @@ class _MethodHandler(tornado.web.RequestHandler):
     async def post(self, token: str, method: str) -> None:
         api = self.api
         api.arrived += 1
+        if method != "getUpdates" and api.record_calls:
+            api.started.append(Call(method, _params(self.request)))
         await api._notify()
         if api.latency > 0:
             await asyncio.sleep(api.latency)  # the fake's own fault, not a test waiting
