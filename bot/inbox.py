@@ -11,7 +11,8 @@ leaves it in the same step that records it handled, so neither a crash nor a sto
    chats go ahead meanwhile. The owner renews its leases while it works; a dead owner's lease
    runs out and any process claims the update again.
 3. Finish. Once handled, the row is deleted by its owner. That delete is the record that it
-   was handled: there is no separate "done" state to fall out of step with.
+   was handled: there is no separate "done" state to fall out of step with. The same
+   transaction claims the chat's next update, if one waits, for the same worker.
 
 What can still happen twice (the at-least-once window):
 - A process that dies (SIGKILL, crash, power) while a handler runs, before its delete commits:
@@ -27,8 +28,11 @@ newer one was claimed waits for it, but is not reordered ahead of it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,6 +45,7 @@ from bot.storage.models import InboxUpdate, utcnow
 
 LEASE = timedelta(seconds=30)
 INBOX = InboxUpdate.__table__
+HEAD, OLDER, HELD = INBOX.alias("head"), INBOX.alias("older"), INBOX.alias("held")  # built once: aliases cost
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,12 @@ class Claim:
     attempts: int  # 1 the first time; more when an earlier owner died holding it
 
 
+@dataclass(frozen=True)
+class Finished:
+    ours: bool  # False: the lease ran out and another process took the update over
+    next: Claim | None  # the chat's next update, now claimed too
+
+
 class Inbox:
     def __init__(
         self,
@@ -73,6 +84,15 @@ class Inbox:
         self.clock = clock
         self.lease = lease
         self.owner = owner or uuid.uuid4().hex
+        bind = sessions.kw.get("bind")
+        self._one_writer = asyncio.Lock() if bind is not None and bind.dialect.name == "sqlite" else None
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction. SQLite has one writer at a time, and a connection that finds it
+        busy sleeps in 1-100 ms steps before trying again: inbox writes take turns here instead."""
+        async with self._one_writer or contextlib.nullcontext(), self.sessions.begin() as session:
+            yield session
 
     # -- 1. accept ----------------------------------------------------------------------------
 
@@ -89,14 +109,11 @@ class Inbox:
             {"update_id": u.update_id, "chat_id": u.chat_id, "payload": u.payload, "received_at": now, "attempts": 0}
             for u in updates
         ]
-        async with self.sessions.begin() as session:
+        async with self._writing() as session:
             statement = (
-                self._insert(session)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["update_id"])
-                .returning(INBOX.c.update_id)
+                self._insert(session).on_conflict_do_nothing(index_elements=["update_id"]).returning(INBOX.c.update_id)
             )
-            return len((await session.execute(statement)).all())
+            return len((await session.execute(statement, rows)).all())  # one cached statement, many rows
 
     # -- 2. claim -----------------------------------------------------------------------------
 
@@ -108,44 +125,44 @@ class Inbox:
             or_(row.c.claimed_by.is_(None), row.c.claimed_by != self.owner),
         )
 
-    def _heads(self, session: AsyncSession, now: datetime, limit: int) -> Select:
-        """The oldest update of every chat that has nothing in flight, oldest chats first."""
-        row, older, held = INBOX.alias("head"), INBOX.alias("older"), INBOX.alias("held")
+    def _heads(self, session: AsyncSession, now: datetime, limit: int, chat_id: int | None) -> Select:
+        """The oldest update of every chat that has nothing in flight (or of one chat), oldest
+        first."""
+        row, older, held = HEAD, OLDER, HELD
         waits_behind = exists().where(older.c.chat_id == row.c.chat_id, older.c.update_id < row.c.update_id)
         chat_busy = exists().where(
             held.c.chat_id == row.c.chat_id,
             or_(held.c.claimed_by == self.owner, held.c.lease_until >= now),
         )
-        query = (
-            select(row.c.update_id)
-            .where(self._free(row, now), ~waits_behind, ~chat_busy)
-            .order_by(row.c.update_id)
-            .limit(limit)
-        )
+        query = select(row.c.update_id).where(self._free(row, now), ~waits_behind, ~chat_busy)
+        if chat_id is not None:
+            query = query.where(row.c.chat_id == chat_id)
+        query = query.order_by(row.c.update_id).limit(limit)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=row)
         return query
+
+    async def _take(self, session: AsyncSession, now: datetime, limit: int, chat_id: int | None = None) -> list[Claim]:
+        rows = await session.execute(
+            update(INBOX)
+            .where(INBOX.c.update_id.in_(self._heads(session, now, limit, chat_id)), self._free(INBOX, now))
+            .values(claimed_by=self.owner, lease_until=now + self.lease, attempts=INBOX.c.attempts + 1)
+            .returning(INBOX.c.update_id, INBOX.c.chat_id, INBOX.c.payload, INBOX.c.attempts)
+        )
+        return sorted((Claim(*row) for row in rows.all()), key=lambda c: c.update_id)
 
     async def claim(self, limit: int) -> list[Claim]:
         """Claim up to `limit` chat heads for this owner, in update order."""
         if limit < 1:
             return []
-        now = self.clock()
-        async with self.sessions.begin() as session:
-            rows = await session.execute(
-                update(INBOX)
-                .where(INBOX.c.update_id.in_(self._heads(session, now, limit)), self._free(INBOX, now))
-                .values(claimed_by=self.owner, lease_until=now + self.lease, attempts=INBOX.c.attempts + 1)
-                .returning(INBOX.c.update_id, INBOX.c.chat_id, INBOX.c.payload, INBOX.c.attempts)
-            )
-            claims = [Claim(*row) for row in rows.all()]
-        return sorted(claims, key=lambda c: c.update_id)
+        async with self._writing() as session:
+            return await self._take(session, self.clock(), limit)
 
     async def renew(self, update_ids: Collection[int]) -> None:
         """Extend the leases of updates still being handled here."""
         if not update_ids:
             return
-        async with self.sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(
                 update(INBOX)
                 .where(INBOX.c.claimed_by == self.owner, INBOX.c.update_id.in_(list(update_ids)))
@@ -154,19 +171,24 @@ class Inbox:
 
     # -- 3. finish ----------------------------------------------------------------------------
 
-    async def finish(self, update_id: int) -> bool:
-        """Delete a handled update. False if the claim was no longer ours (the lease ran out
-        and another process took it): then that process finishes it."""
-        async with self.sessions.begin() as session:
-            result = await session.execute(
-                delete(INBOX).where(INBOX.c.update_id == update_id, INBOX.c.claimed_by == self.owner)
+    async def finish(self, claim: Claim, *, take_next: bool = True) -> Finished:
+        """Delete a handled update and, in the same transaction, claim the next update of its
+        chat if one waits: a chat's updates then flow through one worker, one write each."""
+        now = self.clock()
+        async with self._writing() as session:
+            deleted = await session.execute(
+                delete(INBOX).where(INBOX.c.update_id == claim.update_id, INBOX.c.claimed_by == self.owner)
             )
-        return (result.rowcount or 0) == 1
+            ours = (deleted.rowcount or 0) == 1
+            following = []
+            if ours and take_next and claim.chat_id is not None:  # no chat: nothing comes "next"
+                following = await self._take(session, now, 1, claim.chat_id)
+        return Finished(ours, following[0] if following else None)
 
     async def release(self) -> int:
         """On a graceful stop: hand this owner's unfinished claims to the next process at once,
         instead of letting them wait out the lease."""
-        async with self.sessions.begin() as session:
+        async with self._writing() as session:
             result = await session.execute(
                 update(INBOX).where(INBOX.c.claimed_by == self.owner).values(claimed_by=None, lease_until=None)
             )

@@ -35,10 +35,16 @@ async def test_a_chat_gets_one_update_at_a_time_in_order_while_other_chats_go_ah
     first = await inbox.claim(10)
     assert ids(first) == [1, 3, 5]  # one head per chat; an update without a chat has no order to keep
     assert await inbox.claim(10) == []  # chat 42's next waits for its first
-    assert await inbox.finish(1)
-    assert ids(await inbox.claim(10)) == [2]
-    assert await inbox.finish(2)
-    assert ids(await inbox.claim(10)) == [4]
+    assert (await inbox.finish(first[0], take_next=False)).ours
+    [second] = await inbox.claim(10)
+    assert second.update_id == 2
+    finished = await inbox.finish(second)  # and the chat's next comes with it, for the same worker
+    assert finished.ours and finished.next is not None and finished.next.update_id == 4
+    assert await inbox.claim(10) == []
+    assert (await inbox.finish(finished.next)).next is None
+    assert (await inbox.finish(first[2])).next is None  # no chat, no next: nothing else is claimed
+    assert ids(await inbox.claim(10)) == []
+    assert await inbox.waiting() == 1  # chat 7's update 3, still claimed
 
 
 async def test_a_dead_owners_update_is_taken_over_after_its_lease(sessions, clock: FakeClock):
@@ -49,9 +55,9 @@ async def test_a_dead_owners_update_is_taken_over_after_its_lease(sessions, cloc
     clock.advance(seconds=dead.lease.total_seconds() + 1)
     [again] = await alive.claim(10)
     assert (again.update_id, again.attempts) == (1, 2)
-    assert not await dead.finish(1)  # came back too late: the claim is no longer its own
-    assert await alive.finish(1)
-    assert ids(await alive.claim(10)) == [2]
+    assert not (await dead.finish(again)).ours  # came back too late: the claim is no longer its own
+    finished = await alive.finish(again)
+    assert finished.ours and finished.next is not None and finished.next.update_id == 2
 
 
 async def test_renewed_leases_keep_a_long_handlers_chat_busy(sessions, clock: FakeClock):
@@ -75,11 +81,11 @@ async def test_a_graceful_stop_hands_claims_back_at_once(sessions, clock: FakeCl
 async def test_an_older_update_arriving_late_waits_for_the_one_in_flight(sessions, clock: FakeClock):
     first, second = Inbox(sessions, clock=clock), Inbox(sessions, clock=clock)
     await inbox_with(first, (5, 42))
-    assert ids(await first.claim(10)) == [5]
+    [five] = await first.claim(10)
     await inbox_with(first, (4, 42))  # Telegram's webhook can deliver out of order
     assert await second.claim(10) == []
     assert await first.claim(10) == []
-    await first.finish(5)
+    await first.finish(five, take_next=False)
     assert ids(await second.claim(10)) == [4]
 
 
@@ -96,21 +102,25 @@ async def test_processes_racing_for_the_inbox_never_share_a_chat_and_keep_its_or
     in_flight: set[int] = set()
     overlaps: list[int] = []
 
+    async def handle(inbox: Inbox, claim: Claim | None) -> None:
+        while claim is not None:
+            if claim.chat_id in in_flight:
+                overlaps.append(claim.update_id)
+            in_flight.add(claim.chat_id)
+            await asyncio.sleep(random.random() / 1000)  # "handling" takes a moment
+            in_flight.discard(claim.chat_id)
+            handled.setdefault(claim.chat_id, []).append(claim.update_id)
+            finished = await inbox.finish(claim, take_next=random.random() < 0.5)  # both ways to go on
+            assert finished.ours
+            claim = finished.next
+
     async def work(inbox: Inbox) -> None:
         while sum(len(v) for v in handled.values()) < len(updates):
             claims = await inbox.claim(8)
             if not claims:
-                await asyncio.sleep(0)  # let the other owner finish what blocks us
+                await asyncio.sleep(0)  # let the other owners finish what blocks us
                 continue
-            for claim in claims:
-                if claim.chat_id in in_flight:
-                    overlaps.append(claim.update_id)
-                in_flight.add(claim.chat_id)
-            await asyncio.sleep(random.random() / 1000)  # "handling" takes a moment
-            for claim in claims:
-                in_flight.discard(claim.chat_id)
-                handled.setdefault(claim.chat_id, []).append(claim.update_id)
-                assert await inbox.finish(claim.update_id)
+            await asyncio.gather(*(handle(inbox, claim) for claim in claims))
 
     try:
         await asyncio.wait_for(asyncio.gather(*(work(o) for o in owners)), 60)

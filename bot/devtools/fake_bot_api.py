@@ -76,6 +76,7 @@ class FakeBotApi:
     record_calls: bool = True  # benchmarks switch this off and read `delivered` instead
     delivered: dict[int, int] = field(default_factory=dict)  # chat id -> messages received
     received_at: dict[int, float] = field(default_factory=dict)  # chat id -> first message (epoch s)
+    replies: dict[int, list[tuple[float, str]]] = field(default_factory=dict)  # chat -> (epoch s, text[:40])
     too_many: int = 0  # 429 answers given
     server_errors: int = 0  # 5xx answers given
 
@@ -334,6 +335,7 @@ class FakeBotApi:
             if method == "sendMessage":
                 self.delivered[chat_id] = self.delivered.get(chat_id, 0) + 1
                 self.received_at.setdefault(chat_id, time.time())
+                self.replies.setdefault(chat_id, []).append((time.time(), str(params.get("text", ""))[:40]))
                 self.last_sent_at = time.monotonic()
                 self.first_sent_at = self.first_sent_at or self.last_sent_at
             result = {
@@ -414,6 +416,7 @@ class _StatsHandler(tornado.web.RequestHandler):
         }
         if self.get_argument("detail", ""):
             body["received_at"] = {str(k): v for k, v in api.received_at.items()}
+            body["replies"] = {str(k): v for k, v in api.replies.items()}  # in the order they arrived
         self.finish(body)
 
 

@@ -10,8 +10,9 @@
    process wrote and for leases that ran out.
 3. Handle. Each claimed update goes through `Application.process_update`, PTB's own dispatch to
    the handlers (a handler's exception has reached the error handler by the time it returns).
-   Then the row is deleted and the loop claims again: only now can that chat's next update start.
-   Leases of the updates in flight are renewed while they run.
+   Then the row is deleted, and in the same transaction the chat's next update, if one waits, is
+   claimed for the same worker: only now can it start. A worker keeps its chat while updates
+   keep coming; the leases of updates in flight are renewed while they run.
 
 On stop, updates in flight get a bounded time to finish; whatever is left goes back to the inbox
 for the next process. See bot/inbox.py for what can still be handled twice.
@@ -71,7 +72,7 @@ class UpdatePipeline:
         self.inbox = inbox
         self.concurrency = concurrency
         self.poll_interval = poll_interval
-        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._workers: dict[asyncio.Task[None], int] = {}  # each worker and the update it handles now
         self._woken = asyncio.Event()
         self._stopping = False
         self._claiming_fails = False
@@ -110,10 +111,9 @@ class UpdatePipeline:
     async def _run(self) -> None:
         while not self._stopping:
             self._woken.clear()
-            free = self.concurrency - len(self._in_flight)
-            for claim in await self._claim(free):
-                self._in_flight[claim.update_id] = asyncio.create_task(self._handle(claim), name="inbox:handle")
-            metrics.UPDATES_IN_FLIGHT.set(len(self._in_flight))
+            for claim in await self._claim(self.concurrency - len(self._workers)):
+                self._workers[asyncio.create_task(self._work(claim), name="inbox:worker")] = claim.update_id
+            metrics.UPDATES_IN_FLIGHT.set(len(self._workers))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._woken.wait(), self.poll_interval)
 
@@ -137,21 +137,28 @@ class UpdatePipeline:
         while True:
             await asyncio.sleep(every)
             try:
-                await self.inbox.renew(list(self._in_flight))
+                await self.inbox.renew(list(self._workers.values()))
             except Exception as exc:  # the next round tries again; a lease outlives two misses
                 log.warning("cannot renew inbox leases (%s)", type(exc).__name__)
 
     # -- 3. handle ----------------------------------------------------------------------------
 
-    async def _handle(self, claim: Claim) -> None:
-        started = time.perf_counter()
+    async def _work(self, claim: Claim) -> None:
+        """Handle a claimed update, then its chat's next ones while they keep coming: finishing
+        one claims the next in the same transaction."""
+        worker = asyncio.current_task()
+        assert worker is not None
+        current: Claim | None = claim
         try:
-            await self._process(claim)
-            await self._finish(claim.update_id)
-            metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
+            while current is not None:
+                self._workers[worker] = current.update_id
+                started = time.perf_counter()
+                await self._process(current)
+                current = await self._finish(current)
+                metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
         finally:
-            self._in_flight.pop(claim.update_id, None)
-            self.wake()  # this chat's next update, or another chat's, can go now
+            self._workers.pop(worker, None)
+            self.wake()  # a slot is free: another chat's update can go now
 
     async def _process(self, claim: Claim) -> None:
         if claim.attempts > MAX_ATTEMPTS:
@@ -168,17 +175,21 @@ class UpdatePipeline:
         except Exception as exc:  # handler errors went to the error handler; this is anything else
             log.error("update %s could not be handled: %s", claim.update_id, type(exc).__name__)
 
-    async def _finish(self, update_id: int) -> None:
+    async def _finish(self, claim: Claim) -> Claim | None:
+        """Remove it from the inbox; returns the chat's next update if that was claimed too."""
         for attempt in range(FINISH_TRIES):
             try:
-                if await self.inbox.finish(update_id):
-                    metrics.INBOX_HANDLED.inc()
-                else:
-                    log.warning("update %s was taken over by another process while handled here", update_id)
-                return
+                finished = await self.inbox.finish(claim, take_next=not self._stopping)
             except Exception as exc:  # the database blinked: the claim stays ours, try again
-                log.warning("cannot remove update %s from the inbox (%s)", update_id, type(exc).__name__)
+                log.warning("cannot remove update %s from the inbox (%s)", claim.update_id, type(exc).__name__)
                 await asyncio.sleep(0.5 * (attempt + 1))
+                continue
+            if finished.ours:
+                metrics.INBOX_HANDLED.inc()
+            else:
+                log.warning("update %s was taken over by another process while handled here", claim.update_id)
+            return finished.next
+        return None
 
     # -- stop ---------------------------------------------------------------------------------
 
@@ -190,7 +201,7 @@ class UpdatePipeline:
         claim_loop, renewer = self._tasks or (None, None)
         if claim_loop is not None:
             await claim_loop
-        in_flight = list(self._in_flight.values())
+        in_flight = list(self._workers)
         if in_flight:
             _, late = await asyncio.wait(in_flight, timeout=timeout)
             for task in late:
