@@ -152,8 +152,6 @@ async def drive(hook: str, api: str, chats: range, per_chat: int, rate: float, a
         wanted = [answers.get(text, text[:PREFIX]) for text in texts]
         got = received.get(chat, [])
         in_order += [prefix for _, prefix in got] == wanted
-        if os.environ.get("LOAD_DEBUG") and [prefix for _, prefix in got] != wanted:
-            print("OUT", chat, wanted, [(round(t - sent_at[chat, 0], 3), p) for t, p in got], file=sys.stderr)
         for k, want in enumerate(wanted):
             at = next((t for t, prefix in got if prefix == want), None)
             if at is not None:
