@@ -120,8 +120,9 @@ async def test_the_command_line_server_takes_faults_and_prints_its_address():
             stats = (await client.get(f"{root}/stats")).json()
             assert stats["delivered"] == {"5": 1} and stats["http_5xx"] == 1
             await client.post(f"{root}/faults", json={"outage": 30})
+        async with httpx.AsyncClient() as fresh:  # a new connection: the pooled one is being dropped
             with pytest.raises(httpx.ConnectError):
-                await client.get(f"{root}/stats")
+                await fresh.get(f"{root}/stats")
     finally:
         server.terminate()
         server.wait(10)
