@@ -100,7 +100,8 @@ def main() -> None:
     cold, boot = startup(args.startup_runs)
     speed = latency(args.rounds)
     print(
-        f"start-up (median of {args.startup_runs} fresh processes, models cached): imports {boot['imports_ms']:.0f} ms, "
+        f"start-up (median of {args.startup_runs} fresh processes, models cached): "
+        f"imports {boot['imports_ms']:.0f} ms, "
         f"content load {boot['content_ms']:.0f} ms, models {boot['models_ms']:.0f} ms; "
         f"first start after a content edit (training): {cold['models_ms'] / 1000:.1f} s"
     )

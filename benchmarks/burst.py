@@ -10,10 +10,10 @@ real rate limiter, dispatcher and database), with --reminders tips due at once. 
 out, a driver posts questions as webhook updates, --questions a second for --seconds, each from
 a new user; a reply's latency runs from the POST to the fake API receiving the answer.
 
-The bot process handles updates concurrently here (concurrent_updates): python-telegram-bot
-handles them one at a time by default, and at 100 ms a Bot API call that alone caps replies near
-ten a second. --sequential measures that default. (A per-chat ordered update processor is being
-built separately.) The last line printed is one JSON object.
+The bot handles updates through its inbox, concurrently across chats and in order within one;
+--sequential sets UPDATE_CONCURRENCY=1 (one update at a time, python-telegram-bot's own default),
+which at 100 ms a Bot API call caps replies near ten a second. The last line printed is one
+JSON object.
 """
 
 from __future__ import annotations
@@ -44,17 +44,19 @@ QUESTION_USERS = 50_000_000  # far from the reminder chats (1..N)
 
 
 def serve() -> None:
-    """The bot process: `rls-bot run` in webhook mode, with updates handled concurrently."""
+    """The bot process: `rls-bot run` in webhook mode (updates concurrently across chats, in order
+    within a chat, through the inbox)."""
     from bot.config import load_settings
     from bot.knowledge import load_content
     from bot.logs import configure
     from bot.tg.app import build_application, serve_webhook
 
     settings = load_settings()
+    if os.environ.get("BENCH_SEQUENTIAL") == "1":
+        settings = settings.model_copy(update={"update_concurrency": 1})  # one update at a time
     configure(settings.log_level, settings.log_format)
     content = load_content(settings.content_dir)
-    concurrent = os.environ.get("BENCH_SEQUENTIAL") != "1"
-    application = build_application(settings, content, updater=False, concurrent_updates=concurrent)
+    application = build_application(settings, content)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -1,13 +1,18 @@
-"""Load test of webhook mode (prints figures; not a test).
+"""Load test of webhook mode against a slow Bot API (prints figures; not a test).
 
-    python benchmarks/load.py [--rate 200] [--seconds 10] [--saturate 3000]
+    python benchmarks/load.py [--latency 0.05 0.1 0.15] [--rate 25] [--seconds 20] [--per-chat 4]
 
-For rls-bot and, in the same run, a bare python-telegram-bot echo bot: start the bot as its own
-process in webhook mode, with a fake Bot API on 127.0.0.1 (another process) receiving replies.
-Many simulated users (one per update) then post real-style messages to the webhook:
-  1. at a fixed rate (default 200 updates/s) -> reply latency p50/p99 (POST sent -> reply received)
-  2. as fast as 64 concurrent senders can (default 3,000 updates) -> updates per second handled.
-The last line is one JSON object.
+rls-bot with its default settings (SEND_RATE 30, UPDATE_CONCURRENCY 32, SQLite) and, in the same
+run, a bare python-telegram-bot echo bot (PTB's defaults: one update at a time) each run as their
+own process in webhook mode. A fake Bot API in another process holds every call `latency` seconds,
+as Telegram's servers do from far away. Simulated users post to the webhook open loop at `rate`
+updates per second: each chat sends `per_chat` different messages 50 ms apart.
+
+Per bot and latency it prints: sustained updates/s (answered, over the seconds from the first post
+to the last answer), reply latency p50/p99 (post sent -> its answer at the Bot API), errors (posts
+not answered 200, and messages never answered), the share of chats whose answers came in the
+order of their messages, the webhook's acknowledgement p99 and the bot process's CPU time per
+update (steadier than latencies on a shared machine). The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import socket
 import statistics
@@ -27,9 +33,16 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.knowledge import load_content  # noqa: E402
+from bot.replies import Responder  # noqa: E402
+from bot.tg.render import split_html  # noqa: E402
+
 TOKEN = "123456789:LOAD-token_for_the_fake_bot_api_000"
 SECRET = "load-test-secret"
-MESSAGES = [
+GAP = 0.05  # seconds between one chat's messages
+MESSAGES = [  # each gets a different one-message answer, so a chat's answers show their order
     "what foods have magnesium",
     "is 400 mg too much",
     "can i take it with my antibiotics",
@@ -37,10 +50,9 @@ MESSAGES = [
     "hi",
     "lentil soup recipe",
     "does coffee make rls worse",
-    "magnesium + my cipro ok?",
     "thanks!",
-    "safe dose?",
 ]
+PREFIX = 40  # characters of each answer the fake Bot API keeps
 
 
 def free_port() -> int:
@@ -49,17 +61,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def update(update_id: int, user: int, text: str) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def update(update_id: int, chat: int, text: str) -> dict:
     return {
         "update_id": update_id,
         "message": {
             "message_id": update_id,
             "date": int(time.time()),
-            "chat": {"id": user, "type": "private"},
-            "from": {"id": user, "is_bot": False, "first_name": "Load"},
+            "chat": {"id": chat, "type": "private"},
+            "from": {"id": chat, "is_bot": False, "first_name": "Load"},
             "text": text,
         },
     }
+
+
+def our_answers() -> dict[str, str]:
+    """What rls-bot answers each message with, as the fake Bot API records it."""
+    responder = Responder(load_content(ROOT / "content"))
+    answers = {}
+    for text in MESSAGES:
+        pieces = split_html(responder.answer(text).html)
+        if len(pieces) != 1:
+            raise SystemExit(f"{text!r} is answered in {len(pieces)} messages; pick another message")
+        answers[text] = pieces[0][:PREFIX]
+    if len(set(answers.values())) != len(MESSAGES):
+        raise SystemExit("two messages get the same answer: the order of answers could not be told")
+    return answers
 
 
 async def wait_http(url: str, timeout: float = 60) -> None:
@@ -74,82 +106,97 @@ async def wait_http(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-async def drive(hook: str, api: str, base_user: int, count: int, rate: float | None) -> dict:
-    """Post `count` updates (at `rate`/s, or flat out with 64 senders); collect latencies."""
-    sent_at: dict[int, float] = {}
+async def drive(hook: str, api: str, chats: range, per_chat: int, rate: float, answers: dict[str, str]) -> dict:
+    """Post every chat's messages on schedule, then collect the answers from the fake Bot API."""
+    sent_at: dict[tuple[int, int], float] = {}
     errors = 0
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    plan = {chat: [MESSAGES[(chat + k) % len(MESSAGES)] for k in range(per_chat)] for chat in chats}
+    acknowledged: list[float] = []
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
 
-        async def post(i: int) -> None:
+        async def post(chat: int, k: int) -> None:
             nonlocal errors
-            user = base_user + i
-            sent_at[user] = time.time()
+            sent_at[chat, k] = time.time()
+            body = update(chat * 10 + k, chat, plan[chat][k])
             try:
-                response = await client.post(
-                    hook,
-                    json=update(base_user + i, user, MESSAGES[i % len(MESSAGES)]),
-                    headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
-                )
+                response = await client.post(hook, json=body, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
                 errors += response.status_code != 200
             except httpx.HTTPError:
                 errors += 1
+            acknowledged.append((time.time() - sent_at[chat, k]) * 1000)
 
-        started = time.time()
-        if rate:
-            tasks = []
-            for i in range(count):
-                delay = started + i / rate - time.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)  # open-loop pacing of the simulated users
-                tasks.append(asyncio.create_task(post(i)))
-            await asyncio.gather(*tasks)
-        else:
-            gate = asyncio.Semaphore(64)
+        async def user(chat: int, at: float) -> None:
+            """One chat's messages, GAP apart, each sent once the one before was acknowledged, as
+            Telegram hands a chat's updates over in sequence."""
+            for k in range(per_chat):
+                await asyncio.sleep(max(0.0, at + k * GAP - time.time()))  # open-loop pacing of the users
+                await post(chat, k)
 
-            async def gated(i: int) -> None:
-                async with gate:
-                    await post(i)
-
-            await asyncio.gather(*(gated(i) for i in range(count)))
-        deadline = time.time() + 30
-        while time.time() < deadline:  # wait for the last replies
+        started = time.time() + 0.5
+        every = per_chat / rate
+        await asyncio.gather(*(user(chat, started + n * every) for n, chat in enumerate(chats)))
+        expected = len(chats) * per_chat
+        last_count, last_change = -1, time.time()
+        while time.time() - last_change < 10:  # until every answer is in, or none came for 10 s
             stats = (await client.get(f"{api}/stats", params={"detail": "1"})).json()
-            received = {int(k): v for k, v in stats["received_at"].items() if int(k) in sent_at}
-            if len(received) >= count:
+            received = {int(c): v for c, v in stats["replies"].items() if int(c) in plan}
+            count = sum(len(v) for v in received.values())
+            if count >= expected:
                 break
-            await asyncio.sleep(0.2)
-    latencies = sorted((received[u] - sent_at[u]) * 1000 for u in received)
-    missing = count - len(received)
-    span = max(received.values()) - started if received else 0.0
+            if count != last_count:
+                last_count, last_change = count, time.time()
+            await asyncio.sleep(0.25)
+    latencies, in_order, answered, last_answer = [], 0, 0, started
+    for chat, texts in plan.items():
+        wanted = [answers.get(text, text[:PREFIX]) for text in texts]
+        got = received.get(chat, [])
+        in_order += [prefix for _, prefix in got] == wanted
+        for k, want in enumerate(wanted):
+            at = next((t for t, prefix in got if prefix == want), None)
+            if at is not None:
+                answered += 1
+                latencies.append((at - sent_at[chat, k]) * 1000)
+                last_answer = max(last_answer, at)
+    latencies.sort()
     return {
-        "updates": count,
-        "errors": errors + missing,
-        "updates_per_second": round(len(received) / span, 1) if span else 0.0,
+        "offered_per_second": rate,
+        "sustained_per_second": round(answered / (last_answer - started), 1) if answered else 0.0,
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
-        "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 1) if latencies else None,
+        "p99_ms": round(latencies[math.ceil(len(latencies) * 0.99) - 1], 1) if latencies else None,
+        "errors": errors + expected - answered,
+        "webhook_ack_p99_ms": round(sorted(acknowledged)[math.ceil(len(acknowledged) * 0.99) - 1], 1),
+        "chats_in_order": round(in_order / len(plan), 3),
     }
 
 
-async def measure(
-    name: str, command: list[str], env: dict, api: str, rate: float, seconds: float, saturate: int, base_user: int
-) -> dict:
+async def measure(name: str, command: list[str], env: dict, api: str, args: argparse.Namespace, base: int) -> dict:
     port = free_port()
     process = subprocess.Popen(
         command, cwd=ROOT, env={**env, "PORT": str(port)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    answers = our_answers() if name == "rls-bot" else {}
+    results = {}
     try:
         hook = f"http://127.0.0.1:{port}/hook"
         await wait_http(f"http://127.0.0.1:{port}/")
-        await drive(hook, api, base_user, 50, None)  # warm-up
-        paced = await drive(hook, api, base_user + 1_000_000, int(rate * seconds), rate)
-        flat_out = await drive(hook, api, base_user + 2_000_000, saturate, None)
+        async with httpx.AsyncClient() as client:
+            await client.post(f"{api}/faults", json={"latency": 0})
+        await drive(hook, api, range(base, base + 20), 1, 20, answers)  # warm-up
+        for n, latency in enumerate(args.latency):
+            async with httpx.AsyncClient() as client:
+                await client.post(f"{api}/faults", json={"latency": latency})
+            chats = int(args.rate * args.seconds / args.per_chat)
+            first = base + (n + 1) * 100_000
+            cpu = cpu_seconds(process.pid)
+            result = await drive(hook, api, range(first, first + chats), args.per_chat, args.rate, answers)
+            result["cpu_ms_per_update"] = round((cpu_seconds(process.pid) - cpu) * 1000 / (chats * args.per_chat), 2)
+            results[f"{latency * 1000:.0f}ms"] = result
+            print(f"{name} at {latency * 1000:.0f} ms: {json.dumps(result)}", file=sys.stderr, flush=True)
     finally:
         process.terminate()
-        process.wait(20)
-    result = {"at_rate": paced, "saturated": flat_out}
-    print(f"{name}: {json.dumps(result)}", file=sys.stderr)
-    return result
+        process.wait(30)
+    return results
 
 
 async def main_async(args: argparse.Namespace) -> dict:
@@ -169,58 +216,30 @@ async def main_async(args: argparse.Namespace) -> dict:
         "WEBHOOK_SECRET": SECRET,
         "WEBHOOK_URL": "https://bot.example.org/hook",
         "LISTEN_HOST": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
     }
     try:
         ours = await measure(
             "rls-bot",
             [sys.executable, "-m", "bot", "run"],
-            {
-                **common,
-                "DATA_DIR": tempfile.mkdtemp(prefix="rls-load-"),
-                "SEND_RATE": "10000",
-                "LOG_LEVEL": "WARNING",
-                "FLOOD_LIMIT": "1000",
-            },
+            {**common, "DATA_DIR": tempfile.mkdtemp(prefix="rls-load-")},
             api,
-            args.rate,
-            args.seconds,
-            args.saturate,
+            args,
             10_000_000,
         )
-        echo = await measure(
-            "echo",
-            [sys.executable, "benchmarks/echo_bot.py"],
-            common,
-            api,
-            args.rate,
-            args.seconds,
-            args.saturate,
-            20_000_000,
-        )
+        echo = await measure("echo", [sys.executable, "benchmarks/echo_bot.py"], common, api, args, 20_000_000)
     finally:
         server.terminate()
         server.wait(10)
-    return {
-        "rate": args.rate,
-        "updates_per_second": ours["saturated"]["updates_per_second"],
-        "p50_ms": ours["at_rate"]["p50_ms"],
-        "p99_ms": ours["at_rate"]["p99_ms"],
-        "errors": ours["at_rate"]["errors"] + ours["saturated"]["errors"],
-        "echo_updates_per_second": echo["saturated"]["updates_per_second"],
-        "echo_p50_ms": echo["at_rate"]["p50_ms"],
-        "echo_p99_ms": echo["at_rate"]["p99_ms"],
-        "echo_errors": echo["at_rate"]["errors"] + echo["saturated"]["errors"],
-        "throughput_vs_echo": round(
-            ours["saturated"]["updates_per_second"] / max(echo["saturated"]["updates_per_second"], 0.001), 3
-        ),
-    }
+    return {"rate": args.rate, "seconds": args.seconds, "per_chat": args.per_chat, "rls-bot": ours, "echo": echo}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--saturate", type=int, default=3000)
+    parser.add_argument("--latency", type=float, nargs="+", default=[0.05, 0.1, 0.15], metavar="SECONDS")
+    parser.add_argument("--rate", type=float, default=25.0, help="updates per second, all chats together")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--per-chat", type=int, default=4, help="messages each simulated chat sends")
     print(json.dumps(asyncio.run(main_async(parser.parse_args()))))
 
 

@@ -150,7 +150,7 @@ async def deliver(url: str, base_url: str, rate: float, due: int, now: datetime)
         dispatch_interval_seconds=0,
         data_dir=Path(tempfile.gettempdir()),
     )
-    application = build_application(settings, content, updater=False)
+    application = build_application(settings, content)
     async with application:
         await application.post_init(application)
         dispatcher = application.bot_data["dispatcher"]

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Fernet key(s) sealing diary data at rest; "new,old": the first encrypts, all decrypt
     diary_key: str | None = Field(default=None, repr=False)
     diary_retention_days: int = Field(default=400, ge=7, le=3650)  # diary data older than this is deleted
+    update_concurrency: int = Field(default=32, ge=1, le=1000)  # updates handled at once, per process
+    webhook_max_connections: int = Field(default=100, ge=1)  # open connections; Telegram uses up to 40
+    webhook_body_timeout_seconds: float = Field(default=10.0, gt=0)  # a started body must arrive within this
 
     @field_validator("webhook_url")
     @classmethod

@@ -113,3 +113,8 @@ def configure(level: str, fmt: str = "plain", stream: TextIO | None = None) -> N
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)  # logs every statement with its values
     # PTB at DEBUG logs whole updates and request parameters: message text and names.
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # At DEBUG these log whole payloads: PTB every Bot API call's parameters and answer (message
+    # texts, names, the bot token in the URL), aiosqlite every statement with its parameters.
+    for payload_logger in ("telegram.Bot", "telegram.ext.ExtBot", "aiosqlite"):
+        logging.getLogger(payload_logger).setLevel(max(logging.INFO, root.level))
+    logging.getLogger("tornado.general").setLevel(logging.WARNING)  # one line per refused request

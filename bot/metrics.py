@@ -31,6 +31,32 @@ DISPATCHER_LAST_TICK = Gauge(
 PROCESSES = Gauge("rls_bot_processes", "Live bot processes on this database, sharing SEND_RATE", registry=REGISTRY)
 ERRORS = Counter("rls_errors_total", "Failed updates and jobs, by exception type", ["type"], registry=REGISTRY)
 SUBSCRIBERS = Gauge("rls_subscribers", "Reminder subscriptions, by status", ["status"], registry=REGISTRY)
+UNPARSABLE_UPDATES = Counter(
+    "rls_updates_unparsable_total",
+    "Updates python-telegram-bot could not read, skipped so the next ones are answered, by source",
+    ["source"],
+    registry=REGISTRY,
+)
+WEBHOOK_REFUSED = Counter(
+    "rls_webhook_refused_total", "Webhook requests or connections refused, by reason", ["reason"], registry=REGISTRY
+)
+INBOX_HANDLED = Counter("rls_inbox_handled_total", "Updates handled and removed from the inbox", registry=REGISTRY)
+INBOX_DUPLICATES = Counter(
+    "rls_inbox_duplicates_total", "Updates Telegram sent again while they still waited (ignored)", registry=REGISTRY
+)
+INBOX_RECLAIMED = Counter(
+    "rls_inbox_reclaimed_total", "Updates claimed again because the process holding them died", registry=REGISTRY
+)
+INBOX_DROPPED = Counter(
+    "rls_inbox_dropped_total", "Updates given up on without handling, by reason", ["reason"], registry=REGISTRY
+)
+UPDATES_IN_FLIGHT = Gauge("rls_updates_in_flight", "Updates being handled by this process", registry=REGISTRY)
+UPDATE_SECONDS = Histogram(
+    "rls_update_handling_seconds",
+    "From claiming an update to removing it from the inbox",
+    registry=REGISTRY,
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 
 
 def exposition() -> bytes:

@@ -22,7 +22,7 @@ from bot.diary.crypto import new_key
 from bot.knowledge import Content, load_content
 from bot.replies import Responder
 from bot.storage.database import create_engine, session_factory, upgrade
-from bot.tg.app import build_application, serve_webhook
+from bot.tg.app import build_application, serve_polling, serve_webhook
 from bot.web import SECRET_HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,23 +88,11 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     yield url
 
 
-TABLES = (
-    "chat_state",
-    "flood_counts",
-    "diary_profiles",
-    "diary_entries",
-    "ferritin_results",
-    "deliveries",
-    "subscriptions",
-    "processes",
-    "alembic_version",
-)
-
-
 async def reset_postgres(url: str) -> None:
     engine = create_async_engine(url)
-    async with engine.begin() as connection:
-        await connection.execute(text(f"DROP TABLE IF EXISTS {', '.join(TABLES)} CASCADE"))
+    async with engine.begin() as connection:  # every table, whichever migrations made them
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
 
 
@@ -130,6 +118,7 @@ async def running_bot(
 async def serving(
     bot_api: FakeBotApi, content: Content, clock: FakeClock, database_url: str, **overrides: object
 ) -> AsyncIterator[Application]:
+    """The bot long-polling the fake server exactly as `rls-bot run` does (serve_polling)."""
     settings = Settings(
         bot_token=bot_api.token,
         telegram_api_url=bot_api.base_url,
@@ -139,14 +128,23 @@ async def serving(
         **overrides,
     )
     application = build_application(settings, content, clock=clock)
-    async with application:
-        await application.post_init(application)
-        await application.updater.start_polling(poll_interval=0, timeout=1)
-        await application.start()
+    stop, polling = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(serve_polling(application, settings, stop, polling))
+    await asyncio.wait_for(asyncio.shield(_started(task, polling)), 30)
+    try:
         yield application
-        await application.updater.stop()
-        await application.stop()
-        await application.post_shutdown(application)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def _started(task: asyncio.Task, polling: asyncio.Event) -> None:
+    """Polling has begun, or the start-up failed (then its error is raised here)."""
+    waiter = asyncio.create_task(polling.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if task.done():
+        task.result()
 
 
 WEBHOOK_SECRET = "conversation-tests-secret"
@@ -189,7 +187,7 @@ async def webhook_serving(
         port=0,
         **overrides,
     )
-    application = build_application(settings, content, clock=clock, updater=False)
+    application = build_application(settings, content, clock=clock)
     stop, listening = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve_webhook(application, settings, stop, listening))
     try:

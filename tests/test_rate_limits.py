@@ -106,7 +106,7 @@ async def process(bot_api: FakeBotApi, content, clock: FakeClock, database_url: 
         dispatch_interval_seconds=0,
         send_rate=20,
     )
-    application = build_application(settings, content, clock=clock, updater=False)
+    application = build_application(settings, content, clock=clock)
     async with application:
         await application.post_init(application)
         yield application

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import sys
+import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 from bot.devtools.fake_bot_api import FakeBotApi
@@ -52,6 +55,18 @@ async def _start_bot(
     )
 
 
+async def _all_handled(data_dir, timeout: float = 10.0) -> None:
+    """Until the bot has finished every update it got, and removed it from the inbox. A SIGKILL
+    before that makes the next process handle it again (bot/inbox.py): not this test's subject."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with closing(sqlite3.connect(data_dir / "rls-bot.db")) as database:
+            if database.execute("SELECT count(*) FROM inbox").fetchone() == (0,):
+                return
+        await asyncio.sleep(0.02)  # polling the bot's state, which no event announces
+    raise AssertionError("the bot never finished its updates")
+
+
 async def _kill(process: asyncio.subprocess.Process) -> None:
     process.send_signal(signal.SIGKILL)
     await asyncio.wait_for(process.wait(), 15)
@@ -67,6 +82,7 @@ async def test_sigkill_before_the_minute_still_delivers_exactly_one_tip(bot_api:
         await bot_api.push_text(f"/remind {due:%H:%M} UTC")
         [confirmed] = await bot_api.wait_for(timeout=15)
         assert f"{due:%H:%M}" in confirmed["text"] and "UTC" in confirmed["text"]
+        await _all_handled(tmp_path)
     finally:
         await _kill(first)  # SIGKILL, before the minute comes
 
@@ -107,6 +123,7 @@ async def test_sigkill_before_the_morning_check_in_still_asks_exactly_once(bot_a
         await bot_api.push_text(f"/morning {due:%H:%M} UTC")
         [confirmed] = await bot_api.wait_for(timeout=15)
         assert f"{due:%H:%M}" in confirmed["text"] and "UTC" in confirmed["text"]
+        await _all_handled(tmp_path)
     finally:
         await _kill(first)
 

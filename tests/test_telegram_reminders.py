@@ -162,8 +162,8 @@ async def test_blocked_bot_unsubscribes_on_send_and_on_chat_member_update(runnin
             }
         }
     )
-    await bot_api.push_text("/privacy", chat=bot_api.private_chat(44), user=bot_api.user(44))
-    for _ in range(50):  # updates are handled in order: /privacy comes after the block update
+    await bot_api.push_text("/privacy", chat=bot_api.private_chat(43), user=bot_api.user(43))
+    for _ in range(50):  # a chat's updates are handled in order: /privacy comes after the block update
         if any("Privacy" in m["text"] for m in bot_api.sent()):
             break
         await bot_api.wait_for(count=len(bot_api.sent()) + 1)

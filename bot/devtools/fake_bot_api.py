@@ -2,8 +2,9 @@
 
 It speaks the real HTTP protocol that python-telegram-bot uses, so the bot under test runs
 unmodified: point TELEGRAM_API_URL (or ApplicationBuilder.base_url) at `base_url`. Tests feed
-updates in with `push_*` and read what the bot sent from `calls` (every attempt) and `delivered`
-(what Telegram accepted).
+updates in with `push_*` and read what the bot sent from `calls` (every attempt), `started`
+(requests as they arrive, still in flight while `latency` holds them) and `delivered` (what
+Telegram accepted).
 
 Faults are injected on demand, because delivery code is only as good as its worst day:
 `latency` (every call answers later), `outage()` (the port refuses connections), `slow_answers`
@@ -66,6 +67,7 @@ class FakeBotApi:
     username: str = BOT_USERNAME
     max_poll_seconds: float = 1.0
     calls: list[Call] = field(default_factory=list)  # every call made, including failed ones
+    started: list[Call] = field(default_factory=list)  # every call as it arrived, before any latency
     fail_next: dict[str, int] = field(default_factory=dict)  # method -> how many calls to fail with 500
     blocked: set[int] = field(default_factory=set)  # chats that blocked the bot: sendMessage gets 403
     rate_limit: float | None = None  # messages per second before answering 429, like Telegram
@@ -75,6 +77,7 @@ class FakeBotApi:
     record_calls: bool = True  # benchmarks switch this off and read `delivered` instead
     delivered: dict[int, int] = field(default_factory=dict)  # chat id -> messages received
     received_at: dict[int, float] = field(default_factory=dict)  # chat id -> first message (epoch s)
+    replies: dict[int, list[tuple[float, str]]] = field(default_factory=dict)  # chat -> (epoch s, text[:40])
     too_many: int = 0  # 429 answers given
     server_errors: int = 0  # 5xx answers given
 
@@ -95,6 +98,7 @@ class FakeBotApi:
         self.too_many_by_chat: dict[int, int] = {}
         self.arrived = 0  # requests that reached a handler, answered or not
         self.dropped = 0  # requests an outage cut off before they were processed
+        self._closing = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -117,6 +121,8 @@ class FakeBotApi:
         self._server.add_sockets(sockets)
 
     async def stop(self) -> None:
+        self._closing = True
+        await self._notify()  # long polls still open end now, not when the loop is torn down
         if self._outage_timer is not None:
             self._outage_timer.cancel()
             self._outage_timer = None
@@ -347,6 +353,7 @@ class FakeBotApi:
             if method == "sendMessage":
                 self.delivered[chat_id] = self.delivered.get(chat_id, 0) + 1
                 self.received_at.setdefault(chat_id, time.time())
+                self.replies.setdefault(chat_id, []).append((time.time(), str(params.get("text", ""))[:40]))
                 self.last_sent_at = time.monotonic()
                 self.first_sent_at = self.first_sent_at or self.last_sent_at
             result = {
@@ -370,7 +377,7 @@ class FakeBotApi:
             self._updates = pending()
             if not self._updates and wait > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(pending())), wait)
+                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(pending()) or self._closing), wait)
             return pending()
 
 
@@ -385,6 +392,8 @@ class _MethodHandler(tornado.web.RequestHandler):
     async def post(self, token: str, method: str) -> None:
         api = self.api
         api.arrived += 1
+        if method != "getUpdates" and api.record_calls:
+            api.started.append(Call(method, _params(self.request)))
         await api._notify()
         if api.latency > 0:
             await asyncio.sleep(api.latency)  # the fake's own fault, not a test waiting
@@ -425,6 +434,7 @@ class _StatsHandler(tornado.web.RequestHandler):
         }
         if self.get_argument("detail", ""):
             body["received_at"] = {str(k): v for k, v in api.received_at.items()}
+            body["replies"] = {str(k): v for k, v in api.replies.items()}  # in the order they arrived
         self.finish(body)
 
 

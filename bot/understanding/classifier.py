@@ -22,7 +22,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from bot.knowledge.schema import Content
-from bot.understanding.datasets import IN
+from bot.understanding.datasets import IN, OUT_OF_SCOPE
 from bot.understanding.features import WORD, Features, Featurizer
 from bot.understanding.models import Models, load_models
 from bot.understanding.safety import Level, Rules, SafetyNet, Verdict, sentences
@@ -206,9 +206,17 @@ class Classifier:
         return None
 
     def _in_scope(self, reading: _Reading) -> float:
-        """The gate: the whole message, or the sentences that ask something, about our subject."""
+        """Is the whole message, or a sentence that asks something, about our subject? Two models
+        vote with equal weight: the gate (in/out, subject words only) and the safety model, whose
+        topic classes compete with "out of scope" directly."""
         asked = [f for w, f in self._asking(reading)]
-        return max(self.models.gate.probabilities(f)[IN] for f in [reading.whole, *asked])
+        return max(self._inside(f) for f in [reading.whole, *asked])
+
+    def _inside(self, features: Features) -> float:
+        gate = self.models.gate.probabilities(features)[IN]
+        joint = self.models.safety.probabilities(features)
+        topics = sum(p for c, p in joint.items() if c in self._topics)
+        return (gate + topics / max(1e-9, topics + joint[OUT_OF_SCOPE])) / 2
 
     def _asking(self, reading: _Reading) -> list[tuple[Words, Features]]:
         return [
