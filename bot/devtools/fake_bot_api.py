@@ -2,7 +2,15 @@
 
 It speaks the real HTTP protocol that python-telegram-bot uses, so the bot under test runs
 unmodified: point TELEGRAM_API_URL (or ApplicationBuilder.base_url) at `base_url`. Tests feed
-updates in with `push_*` and read what the bot sent from `calls`.
+updates in with `push_*` and read what the bot sent from `calls` (every attempt) and `delivered`
+(what Telegram accepted).
+
+Faults are injected on demand, because delivery code is only as good as its worst day:
+`latency` (every call answers later), `outage()` (the port refuses connections), `slow_answers`
+(a message is accepted, then the answer comes late: a client that times out cannot know it
+arrived), `fail_next` (5xx answers), `flood_chat()` (429 for one chat) and `per_chat_limits`
+(Telegram's per-chat limits). The same faults can be set from the command line, or from another
+process with POST /faults.
 """
 
 from __future__ import annotations
@@ -12,17 +20,36 @@ import contextlib
 import itertools
 import json
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
 import tornado.httpserver
 import tornado.httputil
+import tornado.iostream
 import tornado.netutil
 import tornado.web
 
 BOT_ID = 7_000_000_001
 BOT_USERNAME = "rls_test_bot"
+DEFAULT_TOKEN = "123456789:TEST-token_for_the_fake_bot_api_0000"
+# Telegram's per-chat limits, as its FAQ describes them: about one message a second in a private
+# chat (short bursts tolerated), 20 a minute in a group. (count, seconds): at most count in any window.
+PRIVATE_CHAT_LIMIT = (3, 3.0)
+GROUP_CHAT_LIMIT = (20, 60.0)
+SLACK = 0.9  # arrivals jitter on the way in; a window counts as passed at 90 %
+
+
+def _too_many(retry_after: float) -> tuple[int, dict[str, Any]]:
+    retry = max(1, int(retry_after + 0.999))
+    return 429, {
+        "ok": False,
+        "error_code": 429,
+        "description": f"Too Many Requests: retry after {retry}",
+        "parameters": {"retry_after": retry},
+    }
 
 
 @dataclass
@@ -33,17 +60,22 @@ class Call:
 
 @dataclass
 class FakeBotApi:
-    token: str = "123456789:TEST-token_for_the_fake_bot_api_0000"
+    token: str = DEFAULT_TOKEN  # the token clients should use
+    require_token: bool = False  # False: any token is accepted; True: others get 401
     username: str = BOT_USERNAME
     max_poll_seconds: float = 1.0
-    calls: list[Call] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)  # every call made, including failed ones
     fail_next: dict[str, int] = field(default_factory=dict)  # method -> how many calls to fail with 500
     blocked: set[int] = field(default_factory=set)  # chats that blocked the bot: sendMessage gets 403
     rate_limit: float | None = None  # messages per second before answering 429, like Telegram
+    per_chat_limits: bool = False  # 429 beyond Telegram's per-chat limits (PRIVATE/GROUP_CHAT_LIMIT)
+    latency: float = 0.0  # seconds before every call is looked at
+    slow_answers: float = 0.0  # seconds between accepting a call and answering it
     record_calls: bool = True  # benchmarks switch this off and read `delivered` instead
     delivered: dict[int, int] = field(default_factory=dict)  # chat id -> messages received
     received_at: dict[int, float] = field(default_factory=dict)  # chat id -> first message (epoch s)
     too_many: int = 0  # 429 answers given
+    server_errors: int = 0  # 5xx answers given
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -51,30 +83,78 @@ class FakeBotApi:
         self._message_ids = itertools.count(1000)
         self._changed = asyncio.Condition()
         self._server: tornado.httpserver.HTTPServer | None = None
+        self._app: tornado.web.Application | None = None
+        self._outage_timer: asyncio.TimerHandle | None = None
         self.port = 0
         self.first_sent_at = self.last_sent_at = 0.0
         self._tokens = float(self.rate_limit or 0)
         self._refilled = time.monotonic()
+        self._chat_sends: dict[int, deque[float]] = {}
+        self._flooded_until: dict[int, float] = {}
+        self.too_many_by_chat: dict[int, int] = {}
+        self.arrived = 0  # requests that reached a handler, answered or not
+        self.dropped = 0  # requests an outage cut off before they were processed
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self, port: int = 0) -> FakeBotApi:
-        app = tornado.web.Application(
+        self._app = tornado.web.Application(
             [
                 (r"/bot([^/]+)/(\w+)", _MethodHandler, {"api": self}),
                 (r"/stats", _StatsHandler, {"api": self}),
+                (r"/faults", _FaultsHandler, {"api": self}),
             ]
         )
-        self._server = tornado.httpserver.HTTPServer(app)
-        sockets = tornado.netutil.bind_sockets(port, "127.0.0.1")
-        self.port = sockets[0].getsockname()[1]
-        self._server.add_sockets(sockets)
+        self._listen(port)
         return self
 
+    def _listen(self, port: int) -> None:
+        assert self._app is not None
+        self._server = tornado.httpserver.HTTPServer(self._app)
+        sockets = tornado.netutil.bind_sockets(port, "127.0.0.1")  # SO_REUSEADDR: the same port again
+        self.port = sockets[0].getsockname()[1]
+        self._server.add_sockets(sockets)
+
     async def stop(self) -> None:
+        if self._outage_timer is not None:
+            self._outage_timer.cancel()
+            self._outage_timer = None
         if self._server is not None:
             self._server.stop()
             await self._server.close_all_connections()
+            self._server = None
+
+    # -- faults ----------------------------------------------------------------------------
+
+    @property
+    def down(self) -> bool:
+        return self._app is not None and self._server is None
+
+    async def outage(self, seconds: float | None = None) -> None:
+        """Close the listening socket, so connections are refused, and drop open ones; it lasts
+        `seconds`, or until end_outage(). Requests caught in flight are never processed."""
+        if self._server is not None:
+            server, self._server = self._server, None
+            server.stop()
+            await server.close_all_connections()
+        if self._outage_timer is not None:
+            self._outage_timer.cancel()
+            self._outage_timer = None
+        if seconds is not None:
+            self._outage_timer = asyncio.get_running_loop().call_later(seconds, self.end_outage)
+
+    def end_outage(self) -> None:
+        """Listen again on the same port."""
+        if self._outage_timer is not None:
+            self._outage_timer.cancel()
+            self._outage_timer = None
+        if self.down:
+            self._listen(self.port)
+        asyncio.get_running_loop().create_task(self._notify())
+
+    def flood_chat(self, chat_id: int, retry_after: float) -> None:
+        """Answer 429 to messages for this chat only, for the next `retry_after` seconds."""
+        self._flooded_until[chat_id] = time.monotonic() + retry_after
 
     @property
     def base_url(self) -> str:
@@ -161,6 +241,18 @@ class FakeBotApi:
         except TimeoutError:
             raise AssertionError(f"expected {count} {method} call(s), got {self.sent(method)}") from None
 
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until `condition()` holds, checked whenever a request arrives or is answered."""
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(condition), timeout)
+            except TimeoutError:
+                raise AssertionError("the fake Bot API never reached the expected state") from None
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
     # -- the API itself --------------------------------------------------------------------
 
     def _bot_user(self) -> dict[str, Any]:
@@ -185,18 +277,39 @@ class FakeBotApi:
             return None
         return (1 - self._tokens) / self.rate_limit
 
-    async def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if method == "sendMessage" and self.rate_limit is not None:
-            wait = self._take_token()
+    def _chat_wait(self, chat_id: int) -> float | None:
+        """None if this chat may get a message now (and count it), else seconds to wait."""
+        now = time.monotonic()
+        flooded = self._flooded_until.get(chat_id, 0.0) - now
+        if flooded > 0:
+            return flooded
+        if not self.per_chat_limits:
+            return None
+        count, seconds = PRIVATE_CHAT_LIMIT if chat_id > 0 else GROUP_CHAT_LIMIT
+        sends = self._chat_sends.setdefault(chat_id, deque(maxlen=count))
+        if len(sends) == count and now - sends[0] < seconds * SLACK:
+            return seconds - (now - sends[0])
+        sends.append(now)
+        return None
+
+    def _refuse_for_rate(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        if method != "sendMessage":
+            return None
+        chat_id = int(params.get("chat_id", 0))
+        wait = self._take_token() if self.rate_limit is not None else None
+        if wait is None:
+            wait = self._chat_wait(chat_id)
             if wait is not None:
-                self.too_many += 1
-                retry = max(1, int(wait + 0.999))
-                return 429, {
-                    "ok": False,
-                    "error_code": 429,
-                    "description": f"Too Many Requests: retry after {retry}",
-                    "parameters": {"retry_after": retry},
-                }
+                self.too_many_by_chat[chat_id] = self.too_many_by_chat.get(chat_id, 0) + 1
+        if wait is None:
+            return None
+        self.too_many += 1
+        return _too_many(wait)
+
+    async def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        refused = self._refuse_for_rate(method, params)
+        if refused is not None:
+            return refused
         if method != "getUpdates" and self.record_calls:
             async with self._changed:
                 self.calls.append(Call(method, params))
@@ -205,6 +318,7 @@ class FakeBotApi:
             return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
         if self.fail_next.get(method, 0) > 0:
             self.fail_next[method] -= 1
+            self.server_errors += 1
             return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
         if method == "getMe":
             return 200, {"ok": True, "result": self._bot_user()}
@@ -246,14 +360,33 @@ class _MethodHandler(tornado.web.RequestHandler):
     def initialize(self, api: FakeBotApi) -> None:
         self.api = api
 
+    def _gone(self) -> bool:
+        stream = getattr(self.request.connection, "stream", None)
+        return stream is None or stream.closed()
+
     async def post(self, token: str, method: str) -> None:
-        if token != self.api.token:
+        api = self.api
+        api.arrived += 1
+        await api._notify()
+        if api.latency > 0:
+            await asyncio.sleep(api.latency)  # the fake's own fault, not a test waiting
+            if self._gone():
+                api.dropped += 1
+                await api._notify()
+                return  # dropped by an outage on the way in: never processed
+        if api.require_token and token != api.token:
             self.set_status(401)
             self.finish({"ok": False, "error_code": 401, "description": "Unauthorized"})
             return
-        status, body = await self.api.handle(method, _params(self.request))
+        status, body = await api.handle(method, _params(self.request))
+        await api._notify()
+        if api.slow_answers > 0 and method != "getUpdates":
+            await asyncio.sleep(api.slow_answers)  # accepted; the answer is what comes late
+        if self._gone():
+            return  # the client gave up waiting; what happened above stands
         self.set_status(status)
-        self.finish(body)
+        with contextlib.suppress(tornado.iostream.StreamClosedError):
+            self.finish(body)
 
     get = post
 
@@ -269,11 +402,52 @@ class _StatsHandler(tornado.web.RequestHandler):
         body = {
             "delivered": {str(k): v for k, v in api.delivered.items()},
             "http_429": api.too_many,
+            "http_5xx": api.server_errors,
             "first_to_last_seconds": api.last_sent_at - api.first_sent_at,
         }
         if self.get_argument("detail", ""):
             body["received_at"] = {str(k): v for k, v in api.received_at.items()}
         self.finish(body)
+
+
+class _FaultsHandler(tornado.web.RequestHandler):
+    """Faults for a server running in another process: GET shows them, POST sets them, e.g.
+    {"latency": 0.1, "slow_answers": 0, "fail_next": {"sendMessage": 3}, "outage": 60,
+    "flood_chat": {"chat_id": 42, "retry_after": 5}, "per_chat_limits": true}."""
+
+    def initialize(self, api: FakeBotApi) -> None:
+        self.api = api
+
+    def get(self) -> None:
+        api = self.api
+        self.finish(
+            {
+                "latency": api.latency,
+                "slow_answers": api.slow_answers,
+                "fail_next": api.fail_next,
+                "per_chat_limits": api.per_chat_limits,
+                "rate_limit": api.rate_limit,
+            }
+        )
+
+    async def post(self) -> None:
+        api = self.api
+        faults = json.loads(self.request.body or b"{}")
+        for name in ("latency", "slow_answers"):
+            if name in faults:
+                setattr(api, name, float(faults[name]))
+        if "per_chat_limits" in faults:
+            api.per_chat_limits = bool(faults["per_chat_limits"])
+        for method, count in faults.get("fail_next", {}).items():
+            api.fail_next[method] = int(count)
+        if "flood_chat" in faults:
+            api.flood_chat(int(faults["flood_chat"]["chat_id"]), float(faults["flood_chat"]["retry_after"]))
+        await self.finish({"ok": True})
+        if "outage" in faults:  # after answering: this very connection is about to be dropped
+            await api.outage(float(faults["outage"]))
+
+    def check_xsrf_cookie(self) -> None:
+        return
 
 
 def _params(request: tornado.httputil.HTTPServerRequest) -> dict[str, Any]:
@@ -303,12 +477,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--rate", type=float, default=None, help="messages per second before 429")
-    parser.add_argument("--token", default=FakeBotApi.token)
+    parser.add_argument("--token", default=None, help="accept only this token (default: any token)")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS", help="added to every call")
+    parser.add_argument(
+        "--slow-answers", type=float, default=0.0, metavar="SECONDS", help="delay after a call was accepted"
+    )
+    parser.add_argument("--per-chat-limits", action="store_true", help="429 beyond Telegram's per-chat limits")
+    parser.add_argument("--fail-next", type=int, default=0, metavar="N", help="answer 500 to the next N messages")
+    parser.add_argument("--outage", type=float, default=None, metavar="SECONDS", help="refuse connections this long")
+    parser.add_argument("--outage-after", type=float, default=0.0, metavar="SECONDS", help="when the outage starts")
     args = parser.parse_args()
 
     async def serve() -> None:
-        api = await FakeBotApi(token=args.token, rate_limit=args.rate, record_calls=False).start(args.port)
-        print(f"fake Bot API on {api.base_url} (token {api.token})", flush=True)
+        api = FakeBotApi(
+            token=args.token or DEFAULT_TOKEN,
+            require_token=args.token is not None,
+            rate_limit=args.rate,
+            per_chat_limits=args.per_chat_limits,
+            latency=args.latency,
+            slow_answers=args.slow_answers,
+            fail_next={"sendMessage": args.fail_next} if args.fail_next else {},
+            record_calls=False,
+        )
+        await api.start(args.port)
+        accepted = "only this token" if api.require_token else "any token accepted"
+        print(f"fake Bot API on {api.base_url} (token {api.token}; {accepted})", flush=True)
+        if args.outage is not None:
+            await asyncio.sleep(args.outage_after)  # the scheduled fault, not a wait in a test
+            await api.outage(args.outage)
         await asyncio.Event().wait()
 
     asyncio.run(serve())
