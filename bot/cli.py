@@ -13,6 +13,7 @@ from typing import TextIO
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.knowledge import Content, ContentError, load_content
+from bot.redaction import Redactor
 from bot.replies import Reply, Responder, parse_action
 from bot.understanding import Context, Intent
 
@@ -214,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    logs.configure(settings.log_level, settings.log_format)
+    logs.configure(settings.log_level, settings.log_format, secrets=(settings.bot_token, settings.webhook_secret))
     try:
         content = _content(settings, args.content)
     except ContentError as exc:
@@ -243,7 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         except NetworkError as exc:
             where = settings.telegram_api_url or "api.telegram.org"
-            print(f"Cannot reach the Telegram Bot API ({where}): {exc}", file=sys.stderr)
+            reason = Redactor([settings.bot_token]).scrub(str(exc))  # httpx's errors can repeat the URL
+            print(f"Cannot reach the Telegram Bot API ({where}): {reason}", file=sys.stderr)
             return 1
 
     if args.command == "db":

@@ -1,10 +1,13 @@
-"""Logging set-up: plain or JSON lines, and no secrets or message text from libraries at INFO."""
+"""Logging set-up: plain or JSON lines, every one through the redaction filter (bot/redaction.py)."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
+
+from bot.redaction import Redactor
 
 
 class JsonFormatter(logging.Formatter):
@@ -15,13 +18,14 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+        if record.exc_text:  # the redacted traceback: the filter has already dropped exc_info
+            entry["error"] = record.exc_text
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure(level: str, fmt: str = "plain") -> None:
+def configure(level: str, fmt: str = "plain", secrets: Iterable[str | None] = ()) -> None:
     handler = logging.StreamHandler()
+    handler.addFilter(Redactor(secrets))  # on the handler, so it sees every library's records too
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
@@ -29,9 +33,9 @@ def configure(level: str, fmt: str = "plain") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # One line per Bot API request: only when debugging (the redaction filter keeps the token out).
+    logging.getLogger("httpx").setLevel(logging.WARNING if root.level > logging.DEBUG else logging.DEBUG)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)  # eight lines per request even then
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # logs at import time

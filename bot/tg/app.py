@@ -40,7 +40,7 @@ from bot.reminders.zones import ZoneFinder
 from bot.replies import Responder
 from bot.storage.database import create_engine, session_factory, upgrade
 from bot.storage.models import utcnow
-from bot.tg import account, handlers, reminders
+from bot.tg import account, handlers, reminders, transient
 from bot.tg.sender import TelegramSender
 from bot.web import WebServer
 
@@ -254,6 +254,7 @@ def build_application(
     application.add_handler(
         MessageHandler(message & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.non_text_message)
     )
+    application.add_error_handler(transient.PollingFailures().handle)  # first: one line per failed poll
     application.add_error_handler(handlers.error_handler)
     return application
 
