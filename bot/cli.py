@@ -12,6 +12,7 @@ from typing import TextIO
 
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
+from bot.datadir import check_writable
 from bot.knowledge import Content, ContentError, load_content
 from bot.redaction import Redactor
 from bot.replies import Reply, Responder, parse_action
@@ -212,8 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
+        if args.command in ("run", "db"):
+            check_writable(settings)
     except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
+        print("\n".join(f"Configuration error: {line}" for line in str(exc).splitlines()), file=sys.stderr)
         return EXIT_BAD_INPUT
     logs.configure(settings.log_level, settings.log_format, secrets=(settings.bot_token, settings.webhook_secret))
     try:
