@@ -13,6 +13,7 @@ from typing import TextIO
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.datadir import check_writable
+from bot.devtools import say
 from bot.knowledge import Content, ContentError, load_content
 from bot.redaction import Redactor
 from bot.replies import Reply, Responder, parse_action
@@ -206,11 +207,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--diff", action="store_true", help="list every decision that differs from the snapshot")
     evaluate.add_argument("--update-snapshot", action="store_true", help="rewrite the snapshot with today's decisions")
     evaluate.add_argument("--snapshot", type=Path, default=SNAPSHOT, help="the snapshot file (default: %(default)s)")
+    say.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "say":  # a client of the fake Bot API: needs no settings or content
+        return say.run(args, sys.stdout, sys.stderr)
     try:
         settings = load_settings()
         if args.command in ("run", "db"):
