@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from bot import logs
+from bot import __version__, logs
 from bot.config import ConfigError, Settings, load_settings
 from bot.datadir import check_writable
 from bot.devtools import say
@@ -182,6 +182,7 @@ def _db_upgrade(settings: Settings) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rls-bot", description="A Telegram bot for restless legs syndrome.")
     parser.add_argument("--content", type=Path, help="content folder (default: $CONTENT_DIR or the bundled one)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="run the Telegram bot (needs BOT_TOKEN)")
     ask = commands.add_parser("ask", help="answer questions offline, as the bot would")
