@@ -45,9 +45,17 @@ def check_writable(settings: Settings) -> None:
         return
     variable = "DATABASE_URL" if settings.database_url else "DATA_DIR"
     uid, gid = os.getuid(), os.getgid()
+    if uid == CONTAINER_UID:  # in the image: the folder is a host folder mounted over /data
+        fix = (
+            f"on the host, give the mounted folder to uid {CONTAINER_UID}, for example "
+            f"`sudo chown -R {CONTAINER_UID}:{CONTAINER_UID} /srv/rls-data`, or use a named volume such as "
+            "`-v rls-data:/data`"
+        )
+    else:
+        fix = (
+            f"give the folder to that user, for example `sudo chown -R {uid}:{gid} {directory}` (the Docker "
+            f"image runs as uid {CONTAINER_UID}: chown a mounted host folder to {CONTAINER_UID}:{CONTAINER_UID})"
+        )
     raise ConfigError(
-        f"{variable} points at {directory}, which this process (uid {uid}) cannot write ({reason}); give the folder "
-        f"to that user, for example `sudo chown -R {uid}:{gid} {directory}` (for the Docker image, which runs "
-        f"as uid {CONTAINER_UID}, `sudo chown -R {CONTAINER_UID}:{CONTAINER_UID} <host folder>`, or use a named "
-        "volume such as `-v rls-data:/data`)."
+        f"{variable} points at {directory}, which this process (uid {uid}) cannot write ({reason}); {fix}."
     )

@@ -134,7 +134,7 @@ def test_an_unwritable_data_dir_stops_start_up_with_how_to_fix_ownership(unwrita
     [line] = result.stderr.strip().splitlines()
     assert line.startswith(f"Configuration error: DATA_DIR points at {unwritable}, which this process (uid ")
     assert f"chown -R {os.getuid()}:{os.getgid()} {unwritable}" in line
-    assert "uid 10001" in line and "chown -R 10001:10001" in line
+    assert "runs as uid 10001: chown a mounted host folder to 10001:10001" in line
     assert "Traceback" not in result.stderr
 
 

@@ -30,9 +30,8 @@ def rows(cities: Iterable[dict[str, Any]], countries: Iterable[dict[str, Any]]) 
         yield f"country\t{country['iso']}\t{country['name']}\t{int(country['population'])}"
     for city in sorted(cities, key=lambda c: int(c["geonameid"])):
         aliases = ALIAS_SEPARATOR.join(a for a in city.get("alternatenames", ()) if keep_alias(a))
-        yield (
-            f"city\t{city['countrycode']}\t{city['name']}\t{int(city['population'])}\t{city['timezone']}\t{aliases}"
-        )
+        fields = ("city", city["countrycode"], city["name"], str(int(city["population"])), city["timezone"], aliases)
+        yield "\t".join(fields)
 
 
 def write(path: Path, lines: Iterable[str]) -> None:

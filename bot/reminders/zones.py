@@ -66,6 +66,7 @@ class ZoneFinder:
     def _places(self) -> dict[str, tuple[str, str, int]]:
         """key -> (zone, display name, population); the most populous place wins a shared name."""
         from bot.reminders import geonames as cache  # the trimmed GeoNames table shipped in the package
+
         places: dict[str, tuple[str, str, int]] = {}
 
         def add(name: str, zone: str, display: str, population: int) -> None:
