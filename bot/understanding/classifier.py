@@ -38,7 +38,7 @@ FOLLOW_UP_WINDOW = timedelta(minutes=10)  # how long the previous message still 
 FOLLOW_UP_WORDS = 12  # longer messages stand on their own
 # Openings and words that lean on the previous message: "and citrate?", "what about kids", "is that ok"
 _LEANING = re.compile(
-    r"^(and|or|but|also|so|then|what about|how about|same for|even)\b|\b(it|that|this|those|them|these|one|ones|there)\b"
+    r"^(and|or|but|also|so|then|what about|how about|same for|even)\b|\b(it|that|this|those|them|these|one|ones|there)\b"  # noqa: E501
 )
 SMALLTALK_FILLER = frozenset(
     """bot there so much again very please you guys mate buddy lol haha dear sir a real actually
