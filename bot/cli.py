@@ -10,9 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from bot import logs
+from bot import __version__, logs
 from bot.config import ConfigError, Settings, load_settings
+from bot.datadir import check_writable
+from bot.devtools import say
 from bot.knowledge import Content, ContentError, load_content
+from bot.redaction import Redactor
 from bot.replies import Reply, Responder, parse_action
 from bot.understanding import Context
 from bot.understanding.classifier import remember
@@ -211,6 +214,7 @@ def _db_rekey(settings: Settings, content: Content) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rls-bot", description="A Telegram bot for restless legs syndrome.")
     parser.add_argument("--content", type=Path, help="content folder (default: $CONTENT_DIR or the bundled one)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="run the Telegram bot (needs BOT_TOKEN)")
     ask = commands.add_parser("ask", help="answer questions offline, as the bot would")
@@ -241,17 +245,22 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--diff", action="store_true", help="list every decision that differs from the snapshot")
     evaluate.add_argument("--update-snapshot", action="store_true", help="rewrite the snapshot with today's decisions")
     evaluate.add_argument("--snapshot", type=Path, default=SNAPSHOT, help="the snapshot file (default: %(default)s)")
+    say.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "say":  # a client of the fake Bot API: needs no settings or content
+        return say.run(args, sys.stdout, sys.stderr)
     try:
         settings = load_settings()
+        if args.command in ("run", "db"):
+            check_writable(settings)
     except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
+        print("\n".join(f"Configuration error: {line}" for line in str(exc).splitlines()), file=sys.stderr)
         return EXIT_BAD_INPUT
-    logs.configure(settings.log_level, settings.log_format)
+    logs.configure(settings.log_level, settings.log_format, secrets=(settings.bot_token, settings.webhook_secret))
     try:
         content = _content(settings, args.content)
     except ContentError as exc:
@@ -280,7 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         except NetworkError as exc:
             where = settings.telegram_api_url or "api.telegram.org"
-            print(f"Cannot reach the Telegram Bot API ({where}): {exc}", file=sys.stderr)
+            reason = Redactor([settings.bot_token]).scrub(str(exc))  # httpx's errors can repeat the URL
+            print(f"Cannot reach the Telegram Bot API ({where}): {reason}", file=sys.stderr)
             return 1
 
     if args.command == "diary-key":

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.settings_errors import example, explain, sentence
 
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 PACKAGE_CONTENT = Path(__file__).resolve().parent / "content"  # inside an installed wheel
@@ -56,22 +58,19 @@ class Settings(BaseSettings):
     @classmethod
     def _webhook(cls, value: str | None) -> str | None:
         if value and not re.match(r"^https://[^\s/]+(/\S*)?$", value):
-            raise ValueError("WEBHOOK_URL must be an https:// URL that Telegram can reach")
+            raise ValueError("is not an https:// address (Telegram sends webhooks over HTTPS only)")
         return value or None
 
     @field_validator("log_format")
     @classmethod
     def _log_format(cls, value: str) -> str:
         if value.lower() not in {"plain", "json"}:
-            raise ValueError("LOG_FORMAT must be plain or json")
+            raise ValueError("is neither plain nor json")
         return value.lower()
 
     @property
     def admins(self) -> frozenset[int]:
-        try:
-            return frozenset(int(x) for x in self.admin_ids.replace(" ", "").split(",") if x)
-        except ValueError:
-            raise ConfigError("ADMIN_IDS must be Telegram user ids separated by commas") from None
+        return frozenset(int(x) for x in self.admin_ids.replace(" ", "").split(",") if x)
 
     @property
     def webhook_path(self) -> str:
@@ -84,11 +83,13 @@ class Settings(BaseSettings):
         secret = (self.webhook_secret or "").strip()
         if not secret:
             raise ConfigError(
-                "WEBHOOK_SECRET is required when WEBHOOK_URL is set: Telegram sends it with "
-                "every update so the bot can refuse anyone else. Use 1-256 of A-Z a-z 0-9 _ -."
+                "WEBHOOK_SECRET is required when WEBHOOK_URL is set (Telegram sends it with every update so "
+                f"the bot can refuse anyone else); for example {example(Settings, 'webhook_secret')}."
             )
         if not re.match(r"^[A-Za-z0-9_-]{1,256}$", secret):
-            raise ConfigError("WEBHOOK_SECRET may only contain A-Z, a-z, 0-9, _ and - (1 to 256 characters).")
+            raise ConfigError(
+                sentence(Settings, "webhook_secret", secret, "may only hold 1 to 256 of A-Z, a-z, 0-9, _ and -")
+            )
         return secret
 
     @property
@@ -101,18 +102,22 @@ class Settings(BaseSettings):
     @field_validator("telegram_api_url")
     @classmethod
     def _api_url(cls, value: str | None) -> str | None:
-        if value and not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
-            raise ValueError("TELEGRAM_API_URL must look like http://host:port/bot")
-        return value.rstrip("/") if value else value
+        if not value:
+            return None
+        if not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+            raise ValueError("is not an http:// or https:// address")
+        value = value.rstrip("/")
+        if re.match(r"^https?://[^/]+$", value):
+            return value + "/bot"  # the Bot API always lives under /bot<token>/
+        if not value.endswith("/bot"):
+            raise ValueError("does not end in /bot, after which python-telegram-bot puts the token")
+        return value
 
     @field_validator("database_url")
     @classmethod
     def _database(cls, value: str | None) -> str | None:
         if value and not re.match(r"^(sqlite\+aiosqlite|postgresql\+asyncpg)://", value):
-            raise ValueError(
-                "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg:// "
-                "(for example postgresql+asyncpg://user:password@host:5432/rls)"
-            )
+            raise ValueError("is not a database the bot can use (sqlite+aiosqlite:// or postgresql+asyncpg://)")
         return value
 
     @field_validator("log_level")
@@ -120,20 +125,49 @@ class Settings(BaseSettings):
     def _level(cls, value: str) -> str:
         value = value.upper()
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+            raise ValueError("is not one of DEBUG, INFO, WARNING, ERROR and CRITICAL")
+        return value
+
+    @field_validator("admin_ids")
+    @classmethod
+    def _admin_ids(cls, value: str) -> str:
+        if not re.match(r"^\s*(\d+\s*(,\s*\d+\s*)*)?,?\s*$", value):
+            raise ValueError("is not a list of Telegram user ids (digits) separated by commas")
         return value
 
     def require_token(self) -> str:
         if not self.bot_token:
             raise ConfigError(
-                "BOT_TOKEN is not set. Get a token from @BotFather and run: BOT_TOKEN=123456:ABC... rls-bot run"
+                "BOT_TOKEN is not set (get one from @BotFather); "
+                f"for example {example(Settings, 'bot_token')} rls-bot run."
             )
         token = self.bot_token.strip()
         if not TOKEN_PATTERN.match(token):
             raise ConfigError(
-                "BOT_TOKEN does not look like a Telegram bot token (digits, a colon, then letters, digits, '-' or '_')."
+                sentence(
+                    Settings,
+                    "bot_token",
+                    token,
+                    "does not look like a Telegram bot token (digits, a colon, then letters, digits, - or _)",
+                )
             )
         return token
+
+    @property
+    def local_key_allowed(self) -> bool:
+        """A bot on one machine (long polling, an SQLite file) may keep its diary key beside its
+        data; a deployment (webhook mode, a shared database) must get DIARY_KEY from its secrets."""
+        return not self.webhook_url and self.database.startswith("sqlite")
+
+    def _local_diary_key(self) -> str:
+        from bot.diary.crypto import new_key
+
+        path = self.data_dir / "diary.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(new_key() + "\n", encoding="ascii")
+            path.chmod(0o600)
+        return path.read_text(encoding="ascii").strip()
 
     def require_diary_key(self) -> str:
         """The diary key for `rls-bot run`, where an ephemeral key would make every entry
@@ -141,10 +175,13 @@ class Settings(BaseSettings):
         from bot.diary.crypto import parse_keys
 
         value = (self.diary_key or "").strip()
+        if not value and self.local_key_allowed:
+            return self._local_diary_key()
         if not value:
             raise ConfigError(
-                "DIARY_KEY is not set: diary entries are health data stored encrypted, so create a key with "
-                "`rls-bot diary-key`, set DIARY_KEY to it and keep a copy safe (without it the diary cannot be read)."
+                "DIARY_KEY is not set: with a webhook or a shared database, diary entries (health data, "
+                "stored encrypted) need a key from your secrets: create one with `rls-bot diary-key`, set "
+                "DIARY_KEY to it and keep a copy safe (without it the diary cannot be read)."
             )
         try:
             parse_keys(value)
@@ -156,5 +193,5 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     try:
         return Settings()
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    except ValidationError as exc:
+        raise ConfigError(explain(Settings, exc)) from None

@@ -1,73 +1,31 @@
-"""Logging set-up: plain or JSON lines that never hold message text, names or secrets.
-
-Two things would otherwise leak them. Exception messages: python-telegram-bot's NetworkError
-repeats the repr of what failed, and for text that cannot be encoded that is the whole outgoing
-message (with the user's name in a welcome). So tracebacks keep their frames and exception types
-but never their messages. And libraries at DEBUG: PTB logs every update and every request's
-parameters, so its loggers stay at INFO or above whatever LOG_LEVEL says.
+"""Logging set-up: plain or JSON lines, every one through the redaction filter (bot/redaction.py),
+so that no level, no library and no exception message puts users' words, names or the token in a
+log. Libraries that log whole payloads at DEBUG are also held at INFO, and a failure repeated
+every second is one traceback per few minutes (Throttle).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from time import monotonic
-from types import TracebackType
 from typing import TextIO
 
-ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+from bot.redaction import Redactor
 
 
-_CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
-_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
-
-
-def _exception_lines(exc: BaseException, seen: set[int]) -> list[str]:
-    seen.add(id(exc))
-    lines: list[str] = []
-    cause, context = exc.__cause__, exc.__context__
-    if cause is not None and id(cause) not in seen:
-        lines += [*_exception_lines(cause, seen), _CAUSE]
-    elif context is not None and not exc.__suppress_context__ and id(context) not in seen:
-        lines += [*_exception_lines(context, seen), _CONTEXT]
-    if exc.__traceback__ is not None:
-        lines += ["Traceback (most recent call last):\n", *traceback.format_tb(exc.__traceback__)]
-    kind = type(exc)
-    module = "" if kind.__module__ == "builtins" else f"{kind.__module__}."
-    lines.append(f"{module}{kind.__qualname__} (message withheld)\n")
-    return lines
-
-
-def redacted_traceback(exc_info: ExcInfo) -> str:
-    """The traceback with every exception's message left out, chained exceptions included."""
-    if exc_info[1] is None:
-        return ""
-    return "".join(_exception_lines(exc_info[1], set())).rstrip("\n")
-
-
-class RedactingFormatter(logging.Formatter):
+class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        record.exc_text = None  # another handler may have cached a traceback with the messages in
-        return super().format(record)
-
-    def formatException(self, ei: ExcInfo) -> str:
-        return redacted_traceback(ei)
-
-
-class JsonFormatter(RedactingFormatter):
-    def format(self, record: logging.LogRecord) -> str:
-        record.exc_text = None
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+        if record.exc_text:  # the redacted traceback: the filter has already dropped exc_info
+            entry["error"] = record.exc_text
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -91,30 +49,29 @@ class Throttle:
         return self._held.pop(key, 0)
 
 
-def configure(level: str, fmt: str = "plain", stream: TextIO | None = None) -> None:
+def configure(
+    level: str, fmt: str = "plain", stream: TextIO | None = None, secrets: Iterable[str | None] = ()
+) -> None:
     """Log to `stream` (stderr by default) at `level`, as plain lines or JSON objects."""
     handler = logging.StreamHandler(stream)
+    handler.addFilter(Redactor(secrets))  # on the handler, so it sees every library's records too
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # One line per Bot API request: only when debugging (the redaction filter keeps the token out).
+    logging.getLogger("httpx").setLevel(logging.WARNING if root.level > logging.DEBUG else logging.DEBUG)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)  # eight lines per request even then
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # logs at import time
-    # SQLAlchemy's engine logs statement parameters at DEBUG, and they include stored questions.
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
-    logging.getLogger("sqlalchemy.pool").setLevel(logging.WARNING)
-    logging.getLogger("aiosqlite").setLevel(logging.WARNING)  # logs every statement with its values
-    # PTB at DEBUG logs whole updates and request parameters: message text and names.
-    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
-    # At DEBUG these log whole payloads: PTB every Bot API call's parameters and answer (message
-    # texts, names, the bot token in the URL), aiosqlite every statement with its parameters.
-    for payload_logger in ("telegram.Bot", "telegram.ext.ExtBot", "aiosqlite"):
-        logging.getLogger(payload_logger).setLevel(max(logging.INFO, root.level))
     logging.getLogger("tornado.general").setLevel(logging.WARNING)  # one line per refused request
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # logs at import time
+    # At DEBUG, PTB logs every update and request: the filter would reduce them to types and
+    # sizes, and they are noise besides. SQLAlchemy (from INFO) and aiosqlite log every statement
+    # with its values, stored questions among them.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))
+    for statement_logger in ("sqlalchemy.engine", "sqlalchemy.pool", "aiosqlite"):
+        logging.getLogger(statement_logger).setLevel(logging.WARNING)

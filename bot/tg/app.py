@@ -439,7 +439,8 @@ def run(settings: Settings, content: Content) -> int:
     settings.require_token()
     if settings.webhook_url:
         settings.require_webhook_secret()
-    settings.require_diary_key()  # an ephemeral key would make every diary entry unreadable after a restart
+    # an ephemeral key would make every diary entry unreadable after a restart
+    settings = settings.model_copy(update={"diary_key": settings.require_diary_key()})
     if settings.webhook_url:
         serve = serve_webhook
     else:

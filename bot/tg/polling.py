@@ -121,10 +121,11 @@ class Poller:
     # -- errors -------------------------------------------------------------------------------
 
     async def _back_off(self, exc: Exception, at_least: float = 0.0) -> None:
+        """One WARNING line per failed attempt, with what failed and when the next one comes."""
         self._failures += 1
         wait = max(at_least, min(MAX_BACKOFF, 0.5 * 2 ** (self._failures - 1)))
-        if self._failures == 1:
-            log.warning("polling failed (%s); retrying with backoff", type(exc).__name__)
+        cause = f"{type(exc).__name__}: {type(exc.__cause__).__name__}" if exc.__cause__ else type(exc).__name__
+        log.warning("Bot API getUpdates failed (%s); retrying in %.1f s", cause, wait)
         await asyncio.sleep(wait)
 
     def _recovered(self) -> None:
