@@ -69,9 +69,8 @@ def configure(
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
     logging.getLogger("tornado.general").setLevel(logging.WARNING)  # one line per refused request
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # logs at import time
-    # At DEBUG, PTB logs every update and request: the filter would reduce them to types and
-    # sizes, and they are noise besides. SQLAlchemy (from INFO) and aiosqlite log every statement
-    # with its values, stored questions among them.
-    logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))
+    # At DEBUG, PTB logs every update and request: the filter writes them as types and sizes.
+    # SQLAlchemy (from INFO) and aiosqlite log every statement with its values, stored questions
+    # among them: held at WARNING whatever the level.
     for statement_logger in ("sqlalchemy.engine", "sqlalchemy.pool", "aiosqlite"):
         logging.getLogger(statement_logger).setLevel(logging.WARNING)

@@ -60,7 +60,7 @@ def readable(raw: object, application: Application) -> Incoming | None:
     return Incoming(update.update_id, key, payload)
 
 
-INBOX_WRITE_SECONDS = 3.0  # longer than this, and polling answers without the inbox
+INBOX_WRITE_SECONDS = 1.5  # longer than this, and polling answers without the inbox
 
 
 class UpdatePipeline:
@@ -75,6 +75,7 @@ class UpdatePipeline:
         self.application = application
         self.inbox = inbox
         self.concurrency = concurrency
+        self._answered_directly: set[int] = set()  # updates handled while the inbox was unwritable
         self.poll_interval = poll_interval
         self._workers: dict[asyncio.Task[None], int] = {}  # each worker and the update it handles now
         self._woken = asyncio.Event()
@@ -97,8 +98,7 @@ class UpdatePipeline:
                 readable_updates.append(incoming)
         if readable_updates:
             try:
-                async with asyncio.timeout(INBOX_WRITE_SECONDS):
-                    new = await self.inbox.accept(readable_updates)
+                new = await self._accept_in_time(readable_updates)
             except Exception as exc:
                 if source != "polling":
                     raise  # the webhook answers 503 and Telegram sends the update again
@@ -108,11 +108,24 @@ class UpdatePipeline:
             self.wake()
         return len(raw_updates) - len(readable_updates)
 
+    async def _accept_in_time(self, updates: list[Incoming]) -> int:
+        """The inbox write, given INBOX_WRITE_SECONDS; TimeoutError if the database is stuck. The
+        late write is cancelled, so its transaction rolls back instead of committing updates that
+        are being answered without it (waiting for the rollback would wait for the lock)."""
+        write = asyncio.ensure_future(self.inbox.accept(updates))
+        done, _ = await asyncio.wait({write}, timeout=INBOX_WRITE_SECONDS)
+        if done:
+            return write.result()
+        write.cancel()
+        write.add_done_callback(lambda finished: finished.cancelled() or finished.exception())
+        raise TimeoutError("the inbox write did not finish in time")
+
     async def _answer_directly(self, updates: Sequence[Incoming], exc: Exception) -> None:
         """The database cannot take the batch (locked, full, away): in polling mode the bot must not
         go deaf, so the batch is handled here and now, in order, without the inbox. A crash in this
         window loses those updates; it lasts only while the database refuses writes."""
         log.warning("inbox unavailable (%s); answering %d update(s) without it", type(exc).__name__, len(updates))
+        self._answered_directly.update(u.update_id for u in updates)
         for incoming in updates:
             update = Update.de_json(json.loads(incoming.payload), self.application.bot)
             await self.application.process_update(update)
@@ -181,6 +194,9 @@ class UpdatePipeline:
             self.wake()  # a slot is free: another chat's update can go now
 
     async def _process(self, claim: Claim) -> None:
+        if claim.update_id in self._answered_directly:  # a write that landed after we gave up on it
+            self._answered_directly.discard(claim.update_id)
+            return
         if claim.attempts > MAX_ATTEMPTS:
             metrics.INBOX_DROPPED.labels("attempts").inc()
             log.error("update %s given up after %d attempts", claim.update_id, claim.attempts - 1)
