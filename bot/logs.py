@@ -54,13 +54,15 @@ def configure(
 ) -> None:
     """Log to `stream` (stderr by default) at `level`, as plain lines or JSON objects."""
     handler = logging.StreamHandler(stream)
+    handler._rls_bot = True  # type: ignore[attr-defined]
     handler.addFilter(Redactor(secrets))  # on the handler, so it sees every library's records too
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace the handler an earlier call installed, keep anyone else's (a test's capture handler).
+    root.handlers[:] = [h for h in root.handlers if not getattr(h, "_rls_bot", False)] + [handler]
     root.setLevel(level)
     # One line per Bot API request: only when debugging (the redaction filter keeps the token out).
     logging.getLogger("httpx").setLevel(logging.WARNING if root.level > logging.DEBUG else logging.DEBUG)

@@ -76,6 +76,7 @@ class UpdatePipeline:
         self.inbox = inbox
         self.concurrency = concurrency
         self._answered_directly: set[int] = set()  # updates handled while the inbox was unwritable
+        self._late_writes: set[asyncio.Future[int]] = set()  # inbox writes that outlived their wait
         self.poll_interval = poll_interval
         self._workers: dict[asyncio.Task[None], int] = {}  # each worker and the update it handles now
         self._woken = asyncio.Event()
@@ -110,15 +111,21 @@ class UpdatePipeline:
 
     async def _accept_in_time(self, updates: list[Incoming]) -> int:
         """The inbox write, given INBOX_WRITE_SECONDS; TimeoutError if the database is stuck. The
-        late write is cancelled, so its transaction rolls back instead of committing updates that
-        are being answered without it (waiting for the rollback would wait for the lock)."""
+        late write is left to finish or fail on its own: cancelling it mid-statement would leave
+        its connection inside a transaction that holds the lock. If it lands, the updates it holds
+        are skipped (they were answered directly)."""
         write = asyncio.ensure_future(self.inbox.accept(updates))
         done, _ = await asyncio.wait({write}, timeout=INBOX_WRITE_SECONDS)
         if done:
             return write.result()
-        write.cancel()
-        write.add_done_callback(lambda finished: finished.cancelled() or finished.exception())
+        self._late_writes.add(write)
+        write.add_done_callback(self._late_write_done)
         raise TimeoutError("the inbox write did not finish in time")
+
+    def _late_write_done(self, write: asyncio.Future[int]) -> None:
+        self._late_writes.discard(write)
+        if not write.cancelled() and write.exception() is not None:
+            log.info("a late inbox write failed (%s)", type(write.exception()).__name__)
 
     async def _answer_directly(self, updates: Sequence[Incoming], exc: Exception) -> None:
         """The database cannot take the batch (locked, full, away): in polling mode the bot must not
@@ -248,6 +255,8 @@ class UpdatePipeline:
         if renewer is not None:
             renewer.cancel()
             await asyncio.gather(renewer, return_exceptions=True)
+        if self._late_writes:  # each ends within the database's busy timeout
+            await asyncio.wait(set(self._late_writes), timeout=timeout)
         try:
             released = await self.inbox.release()
         except Exception as exc:  # their leases run out instead
