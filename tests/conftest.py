@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from telegram.ext import Application
 
@@ -33,6 +34,10 @@ os.environ.setdefault("RLS_BOT_CACHE", str(ROOT / ".pytest_cache" / "rls-bot-mod
 # One diary key for the whole run: bots restarted within a test, and `rls-bot run` subprocesses
 # (which refuse to start without one), read what the previous one sealed.
 os.environ.setdefault("DIARY_KEY", new_key())
+# Telegram's pace for one private chat (3 messages in 3 s) would only make a test that sends a
+# fourth reply wait; the fake Bot API does not enforce it unless a test turns per_chat_limits on,
+# and tests/test_rate_limits.py checks the real pace.
+QUICK_CHAT_PACE = (100, 1.0)
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +74,27 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 25, 18, 0, tzinfo=UTC))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist each worker gets its own PostgreSQL database (`test_gw0`, ...), made
+    here if missing, since every PostgreSQL test starts by emptying the schema."""
+    worker, url = os.environ.get("PYTEST_XDIST_WORKER"), _postgres_url()
+    if not worker or not url or url.endswith(f"_{worker}"):
+        return
+    parsed = make_url(url)
+    mine = parsed.set(database=f"{parsed.database}_{worker}")
+    asyncio.run(_create_database(url, mine.database))
+    os.environ["TEST_DATABASE_URL"] = mine.render_as_string(hide_password=False)
+
+
+async def _create_database(url: str, name: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        exists = await connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
 
 
 def _postgres_url() -> str | None:
@@ -128,6 +154,7 @@ async def serving(
         **overrides,
     )
     application = build_application(settings, content, clock=clock)
+    application.bot_data["limiter"].private_chat = QUICK_CHAT_PACE
     stop, polling = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve_polling(application, settings, stop, polling))
     await asyncio.wait_for(asyncio.shield(_started(task, polling)), 30)
@@ -188,6 +215,7 @@ async def webhook_serving(
         **overrides,
     )
     application = build_application(settings, content, clock=clock)
+    application.bot_data["limiter"].private_chat = QUICK_CHAT_PACE
     stop, listening = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve_webhook(application, settings, stop, listening))
     try:

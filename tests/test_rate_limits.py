@@ -147,3 +147,14 @@ async def test_429s_for_several_chats_at_once_slow_everyone_down_for_a_while(run
     await asyncio.gather(*(bot.send_message(chat, "reply") for chat in chats))
     arrivals = sorted(bot_api.received_at[chat] for chat in chats)
     assert arrivals[-1] - arrivals[0] >= 0.8  # half the pace: 100 ms apart, not 50
+
+
+async def test_one_private_chat_is_paced_as_telegram_asks_and_never_refused(running_bot: Application, bot_api):
+    from bot.tg.limiter import PRIVATE_CHAT
+
+    running_bot.bot_data["limiter"].private_chat = PRIVATE_CHAT  # the pace `rls-bot run` keeps
+    bot_api.per_chat_limits = True  # Telegram's 429 beyond about one message a second
+    for n in range(5):
+        await bot_api.push_text(f"/mydata {n}")
+    replies = await bot_api.wait_for(count=5)
+    assert len(replies) == 5 and bot_api.too_many_by_chat.get(42, 0) == 0

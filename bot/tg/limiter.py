@@ -93,8 +93,9 @@ def _chat_key(chat_id: object) -> int | str:
 
 
 class PriorityRateLimiter(BaseRateLimiter[Lane]):
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, private_chat: tuple[int, float] = PRIVATE_CHAT) -> None:
         self.rate = rate
+        self.private_chat = private_chat  # (count, seconds) for one private chat
         self._lanes: dict[Lane, deque[_Ticket]] = {Lane.reply: deque(), Lane.reminder: deque()}
         self._chats: dict[int | str, _Chat] = {}
         self._next_slot = 0.0
@@ -168,7 +169,7 @@ class PriorityRateLimiter(BaseRateLimiter[Lane]):
         state = self._chats.get(chat)
         if state is None:
             private = isinstance(chat, int) and chat > 0
-            state = self._chats[chat] = _Chat(PRIVATE_CHAT if private else GROUP_CHAT)
+            state = self._chats[chat] = _Chat(self.private_chat if private else GROUP_CHAT)
         return state
 
     async def _turn(self, chat: int | str, lane: Lane) -> float:
