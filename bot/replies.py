@@ -208,6 +208,8 @@ class Responder:
             return Reply(Intent.reminders, self.messages.reminders_coming.strip(), None, self.menu_buttons(relaxing))
         if found.rule == "empty":
             return Reply(Intent.out_of_scope, self.messages.empty.strip(), None, ())
+        if found.rule == "other-language":
+            return Reply(Intent.out_of_scope, self.messages.other_language.strip(), None, ((TOPICS_BUTTON,),))
         return self._out_of_scope()
 
     def answer(self, message: str, context: Context | None = None, now: datetime | None = None) -> Reply:

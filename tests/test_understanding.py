@@ -127,3 +127,26 @@ def test_empty_or_symbol_only_messages_get_a_polite_nudge(responder, message):
 def test_html_and_injection_text_is_just_text(responder):
     reply = responder.answer("<script>alert(1)</script>'; DROP TABLE users; --")
     assert reply.intent is Intent.out_of_scope
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "¿Cómo hago una tortilla de espinacas sin que se me rompa?",
+        "Wie wird das Wetter am Wochenende in München?",
+        "不宁腿综合征会遗传给孩子吗？",
+        "Estou grávida de 6 meses e minhas pernas não param à noite. O que posso fazer?",
+    ],
+)
+def test_a_message_in_another_language_is_told_the_bot_reads_english_only(responder, message):
+    reply = responder.answer(message)
+    assert reply.intent is Intent.out_of_scope and "only read English" in reply.text
+
+
+def test_english_with_typos_is_not_taken_for_another_language(responder):
+    reply = responder.answer("wat fods hav magnisium")
+    assert reply.intent is Intent.topic and reply.topic == "foods"
+
+
+def test_danger_in_another_language_still_gets_urgent_care(responder):
+    assert responder.answer("ya no quiero seguir viviendo así, llevo meses sin dormir").intent is Intent.emergency

@@ -234,6 +234,7 @@ class Messages(_Strict):
     non_text: str
     too_long: str
     empty: str
+    other_language: str
     error: str
     slow_down: str
     no_data: str

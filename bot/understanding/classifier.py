@@ -24,6 +24,7 @@ from rapidfuzz import fuzz, process
 from bot.knowledge.schema import Content
 from bot.understanding.datasets import IN, OUT_OF_SCOPE
 from bot.understanding.features import WORD, Features, Featurizer
+from bot.understanding.language import other_language
 from bot.understanding.models import Models, load_models
 from bot.understanding.safety import Level, Rules, SafetyNet, Verdict, sentences
 from bot.understanding.signals import Signal
@@ -287,19 +288,29 @@ class Classifier:
     def _understand(self, reading: _Reading, trace: list[Stage], focus: _Reading | None = None) -> Interpretation:
         if not self.models.gate.known(reading.whole, WORD):  # "xyzzy plugh": not one word it knows
             trace.append(Stage("scope gate", "no known words"))
-            return Interpretation(Intent.out_of_scope, rule="unknown-words")
+            return self._declined(reading, trace, "unknown-words")
         inside = self._in_scope(reading)
         trace.append(Stage("scope gate", "in scope" if inside >= IN_SCOPE else "out of scope", (("in", inside),)))
         ranking = self._rank(reading, focus)
         top = _top(ranking)
         trace.append(Stage("ranker", top[0][0] if top else "-", top))
         if inside < IN_SCOPE or not top:
-            return Interpretation(Intent.out_of_scope, rule="off-topic", score=inside)
+            return self._declined(reading, trace, "off-topic", inside)
         (best, p1), *rest = top
         close = tuple(t for t, p in rest if p >= ALTERNATIVE and p1 - p < CLOSE)
         confident = p1 >= CONFIDENT
         trace.append(Stage("confidence", "ask" if close else ("answer" if confident else "answer, low confidence")))
         return Interpretation(Intent.topic, best, score=p1, confident=confident, alternatives=close)
+
+    @staticmethod
+    def _declined(reading: _Reading, trace: list[Stage], rule: str, score: float = 0.0) -> Interpretation:
+        """Out of scope; a message in another language is told so (the models read English only).
+        Checked only here, so an English question with typos is never mistaken for Danish."""
+        language = other_language(reading.text)
+        if language is not None:
+            trace.append(Stage("language", f"not English ({language})"))
+            return Interpretation(Intent.out_of_scope, rule="other-language", score=score)
+        return Interpretation(Intent.out_of_scope, rule=rule, score=score)
 
     def explain(self, text: str, context: Context | None = None) -> list[Stage]:
         return list(self.classify(text, context).trace)

@@ -1,0 +1,43 @@
+"""Is a message written in another language? The models know English only, so a question in
+Spanish or German would be read as off-topic noise and refused as if it were not about RLS;
+saying "I only read English so far" is the honest answer. Word frequencies come from wordfreq
+(already used for spelling), which knows how common a word is in each of 40-odd languages.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from wordfreq import zipf_frequency
+
+# Languages written in Latin letters that people write to an English bot in; other scripts are
+# told apart by their letters alone.
+LATIN_LANGUAGES = ("es", "pt", "de", "fr", "it", "nl", "tr", "pl", "id", "ro", "sv", "da", "cs", "hu")
+MIN_WORDS = 3  # fewer words say too little ("gracias", "ok danke")
+MARGIN = 1.6  # the other language must explain the words this much better than English
+FOREIGN_SCRIPT = 0.5  # share of letters outside the Latin alphabet that means another script
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def other_language(text: str) -> str | None:
+    """The language code ("es", "de", "script") when the text is clearly not English, else None."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return None
+    foreign = sum(1 for ch in letters if not unicodedata.name(ch, "").startswith("LATIN"))
+    if foreign / len(letters) >= FOREIGN_SCRIPT:
+        return "script"
+    words = [w.lower() for w in _WORD.findall(text)]
+    if len(words) < MIN_WORDS:
+        return None
+    english = sum(_zipf(w, "en") for w in words)
+    best, score = max(((lang, sum(_zipf(w, lang) for w in words)) for lang in LATIN_LANGUAGES), key=lambda x: x[1])
+    return best if score > MARGIN * english else None
+
+
+@lru_cache(maxsize=65536)
+def _zipf(word: str, language: str) -> float:
+    return zipf_frequency(word, language)
