@@ -20,7 +20,7 @@ from bot.replies import Reply, Responder, parse_action
 from bot.understanding import Context
 from bot.understanding.classifier import remember
 
-SNAPSHOT = Path("tests/eval/snapshot.tsv")
+SNAPSHOT = Path("tests/eval/decisions.snapshot")
 
 EXIT_BAD_INPUT = 2
 

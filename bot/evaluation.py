@@ -6,7 +6,7 @@ each turn is read with the conversation so far, as the bot reads it in a chat.
 
 A topic message is right when its topic is answered (also when urgent-care advice comes first); a
 danger message when it gets urgent-care advice; the others when their intent matches. A snapshot of
-every message's decision (`tests/eval/snapshot.tsv`) shows exactly which answers an edit moved.
+every message's decision (`tests/eval/decisions.snapshot`) shows exactly which answers an edit moved.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def test_every_labelled_decision_matches_the_snapshot(responder):
         examples = read_examples(path)
         decisions.update(evaluate(responder.classifier, examples).decisions)
         messages.update({e.where: e.message for e in examples})
-    moved = diff(read_snapshot(EVAL / "snapshot.tsv"), decisions, messages)
+    moved = diff(read_snapshot(EVAL / "decisions.snapshot"), decisions, messages)
     hint = "answers moved; review with `rls-bot evaluate --diff`, then `--update-snapshot` if they are right"
     assert not moved, "\n".join([f"{len(moved)} {hint}:", *moved[:60]])
 
