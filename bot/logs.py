@@ -49,9 +49,7 @@ class Throttle:
         return self._held.pop(key, 0)
 
 
-def configure(
-    level: str, fmt: str = "plain", stream: TextIO | None = None, secrets: Iterable[str | None] = ()
-) -> None:
+def configure(level: str, fmt: str = "plain", stream: TextIO | None = None, secrets: Iterable[str | None] = ()) -> None:
     """Log to `stream` (stderr by default) at `level`, as plain lines or JSON objects."""
     handler = logging.StreamHandler(stream)
     handler._rls_bot = True  # type: ignore[attr-defined]
