@@ -24,7 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.reminders.schedule import MINUTES_PER_DAY
-from bot.storage.database import insert_for
+from bot.storage.database import insert_for, rowcount
 from bot.storage.models import ChatState, utcnow
 
 MAX_QUESTION_CHARS = 4096  # Telegram's own limit for one message
@@ -136,7 +136,7 @@ class ChatStates:
         """Delete expired rows: they already read as absent; this keeps no data longer than promised."""
         async with self.sessions.begin() as session:
             result = await session.execute(delete(ChatState).where(ChatState.expires_at <= self.clock()))
-            return result.rowcount or 0
+            return rowcount(result) or 0
 
     # -- the per-chat question context, for follow-up questions ---------------------------------
 

@@ -21,7 +21,7 @@ from sqlalchemy import case, delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.logs import Throttle
-from bot.storage.database import insert_for
+from bot.storage.database import insert_for, rowcount
 from bot.storage.models import FloodCount, utcnow
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ class SharedFloodGuard:
                 .where(FloodCount.user_id == user_id, or_(FloodCount.paused_until.is_(None), ~paused))
                 .values(paused_until=now + timedelta(seconds=self.pause), hits=0)
             )
-            return Verdict.warn if started.rowcount else Verdict.ignore
+            return Verdict.warn if rowcount(started) else Verdict.ignore
 
     async def purge(self) -> int:
         """Forget users whose window and pause are both over: their next message starts at one."""
@@ -148,4 +148,4 @@ class SharedFloodGuard:
                     or_(FloodCount.paused_until.is_(None), FloodCount.paused_until <= now),
                 )
             )
-            return result.rowcount or 0
+            return rowcount(result) or 0

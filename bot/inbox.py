@@ -39,12 +39,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql.expression import TableClause
+from sqlalchemy.sql.expression import FromClause
 
-from bot.storage.models import InboxUpdate, utcnow
+from bot.storage.database import rowcount
+from bot.storage.models import InboxUpdate, table_of, utcnow
 
 LEASE = timedelta(seconds=30)
-INBOX = InboxUpdate.__table__
+INBOX = table_of(InboxUpdate)
 HEAD, OLDER, HELD = INBOX.alias("head"), INBOX.alias("older"), INBOX.alias("held")  # built once: aliases cost
 
 
@@ -117,7 +118,7 @@ class Inbox:
 
     # -- 2. claim -----------------------------------------------------------------------------
 
-    def _free(self, row: TableClause, now: datetime) -> ColumnElement[bool]:
+    def _free(self, row: FromClause, now: datetime) -> ColumnElement[bool]:
         """Nobody holds it: never claimed, or its owner's lease ran out. Never our own claims:
         those are in flight here, whatever the clock says."""
         return and_(
@@ -179,7 +180,7 @@ class Inbox:
             deleted = await session.execute(
                 delete(INBOX).where(INBOX.c.update_id == claim.update_id, INBOX.c.claimed_by == self.owner)
             )
-            ours = (deleted.rowcount or 0) == 1
+            ours = (rowcount(deleted) or 0) == 1
             following = []
             if ours and take_next and claim.chat_id is not None:  # no chat: nothing comes "next"
                 following = await self._take(session, now, 1, claim.chat_id)
@@ -192,7 +193,7 @@ class Inbox:
             result = await session.execute(
                 update(INBOX).where(INBOX.c.claimed_by == self.owner).values(claimed_by=None, lease_until=None)
             )
-        return result.rowcount or 0
+        return rowcount(result) or 0
 
     async def waiting(self) -> int:
         async with self.sessions() as session:

@@ -116,7 +116,7 @@ class Responder:
         if topic is None:
             return None
         related = [self.content.topics[r] for r in topic.related]
-        buttons = [(Button("Sources 📚", show_sources(topic.id)),)]
+        buttons: list[tuple[Button, ...]] = [(Button("Sources 📚", show_sources(topic.id)),)]
         buttons += list(button_rows([Button(t.title, show_topic(t.id)) for t in related]))
         buttons.append((Button("All topics ☰", SHOW_MENU),))
         return Reply(Intent.topic, topic_html(self.content, topic), topic.id, tuple(buttons))

@@ -14,6 +14,7 @@ from typing import Any, get_args
 
 from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 # A good value for every setting; a setting missing here falls back to its default.
 EXAMPLES: dict[str, str] = {
@@ -81,7 +82,7 @@ def _range(model: type[BaseModel], name: str) -> str:
     return " ".join([kind, " and ".join(parts)]) if parts else kind
 
 
-def problem(model: type[BaseModel], name: str, error: dict[str, Any]) -> str:
+def problem(model: type[BaseModel], name: str, error: ErrorDetails) -> str:
     kind = error["type"]
     if kind == "value_error":
         return str(error["ctx"]["error"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import tornado.web
 
@@ -81,6 +81,17 @@ async def _within(api: FakeBotApi, condition: Callable[[], bool], seconds: float
     return True
 
 
+class _Options(TypedDict):
+    """The keyword arguments of `exchange` that a POST /send body sets."""
+
+    text: str | None
+    press: str | None
+    chat_id: int
+    first_name: str
+    timeout: float
+    quiet: float
+
+
 class SendHandler(tornado.web.RequestHandler):
     """POST /send {"text": "hi"} or {"press": "t:doses"}, optionally "chat_id", "first_name",
     "timeout", "quiet": 200 {"replies": [{"method", "text", "buttons"}]}, or 504 if the bot never
@@ -94,7 +105,7 @@ class SendHandler(tornado.web.RequestHandler):
             body = json.loads(self.request.body or b"{}")
             if not isinstance(body, dict) or not isinstance(body.get("text", body.get("press")), str):
                 raise ValueError
-            options = {
+            options: _Options = {
                 "text": body.get("text"),
                 "press": body.get("press"),
                 "chat_id": int(body.get("chat_id", 42)),

@@ -48,12 +48,18 @@ class Summary:
         return [n for n in self.nights if n.score is not None]
 
 
+def score_of(night: Night) -> int:
+    """The score of a night known to have one: the key for best and worst."""
+    assert night.score is not None
+    return night.score
+
+
 def summarise(nights: list[Night]) -> Summary:
     scored = [n for n in nights if n.score is not None]
-    average = mean(n.score for n in scored) if scored else None  # type: ignore[misc]
+    average = mean(score_of(n) for n in scored) if scored else None
     # best: lowest score, the most recent of equals; worst: highest, the most recent of equals
-    best = min(reversed(scored), key=lambda n: n.score, default=None)  # type: ignore[arg-type,return-value]
-    worst = max(reversed(scored), key=lambda n: n.score, default=None)  # type: ignore[arg-type,return-value]
+    best = min(reversed(scored), key=score_of, default=None)
+    worst = max(reversed(scored), key=score_of, default=None)
     trend, change = _trend(nights)
     onsets = Counter(n.onset for n in nights if n.onset is not None and n.onset is not Onset.none)
     tried = Counter(m for n in nights for m in n.tried)
@@ -100,13 +106,13 @@ class Association:
 
 def what_seems_to_help(nights: list[Night], measures: list[str]) -> list[Association]:
     """Measures with enough nights on both sides, the largest drop in score first."""
-    scored = [n for n in nights if n.score is not None]
+    scored = [(n.score, n.tried) for n in nights if n.score is not None]
     found = []
     for measure in measures:
-        with_ = [n.score for n in scored if measure in n.tried]
-        without = [n.score for n in scored if measure not in n.tried]
+        with_ = [score for score, tried in scored if measure in tried]
+        without = [score for score, tried in scored if measure not in tried]
         if len(with_) >= MIN_NIGHTS_EACH_SIDE and len(without) >= MIN_NIGHTS_EACH_SIDE:
-            found.append(Association(measure, len(with_), mean(with_), len(without), mean(without)))  # type: ignore[arg-type]
+            found.append(Association(measure, len(with_), mean(with_), len(without), mean(without)))
     return sorted(found, key=lambda a: a.difference)
 
 

@@ -16,13 +16,14 @@ from datetime import datetime
 from sqlalchemy import Select, Update, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
+from bot.reminders.dispatcher import Outcome
 from bot.reminders.schedule import next_occurrence, resolve_zone
 from bot.storage.models import Delivery, DiaryProfile
 
 CHECKIN = "checkin"
 WEEKLY = "weekly"
 WEEKLY_MINUTE = 12 * 60  # the weekly summary comes at noon, after the morning check-in
-Send = Callable[[Delivery], Awaitable[object]]
+Send = Callable[[Delivery], Awaitable[Outcome]]
 
 
 def next_checkin(minute: int, zone: str, after: datetime) -> datetime:
@@ -46,15 +47,16 @@ class _ProfileKind:
     due_at: str  # the due column of diary_profiles
     setting: str  # the column that switches the kind on; cleared with the due column
 
-    @property
     def column(self) -> InstrumentedAttribute[datetime | None]:
+        # a method, not a property: mypy reads a property whose value is a descriptor through the
+        # descriptor's __get__, i.e. as the column's Python value (datetime | None)
         return getattr(DiaryProfile, self.due_at)
 
     def __init__(self, send: Send) -> None:
         self.send = send
 
     def due(self, now: datetime, limit: int) -> Select:
-        return select(DiaryProfile).where(self.column <= now).order_by(self.column).limit(limit)
+        return select(DiaryProfile).where(self.column() <= now).order_by(self.column()).limit(limit)
 
     def slot(self, row: DiaryProfile) -> datetime | None:
         return getattr(row, self.due_at)
@@ -64,7 +66,7 @@ class _ProfileKind:
 
     def advance(self, row: DiaryProfile, slot: datetime, following: datetime | None) -> Update:
         """Compare-and-set: move the slot on only if no other dispatcher did; None switches off."""
-        moved = update(DiaryProfile).where(DiaryProfile.chat_id == row.chat_id, self.column == slot)
+        moved = update(DiaryProfile).where(DiaryProfile.chat_id == row.chat_id, self.column() == slot)
         if following is None:
             return moved.values({self.due_at: None, self.setting: None})
         return moved.values({self.due_at: following})

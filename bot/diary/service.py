@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,7 @@ from bot.diary.nights import Night, night_of, nights_between, parse_onset
 from bot.diary.schedule import CHECKIN, WEEKLY, next_checkin, next_weekly
 from bot.knowledge.schema import Tips
 from bot.reminders.schedule import resolve_zone
+from bot.storage.database import rowcount
 from bot.storage.models import (
     Delivery,
     DeliveryStatus,
@@ -38,6 +39,7 @@ from bot.storage.models import (
 SHIFT_LOOKBACK = 56  # nights read to look for onset moving earlier
 DEFAULT_ZONE = "UTC"
 LATE_TIP_HOUR = 6  # an evening tip sent before this local hour counts for the evening before
+_Sealed = TypeVar("_Sealed", DiaryEntry, FerritinResult)  # the models with a sealed column
 
 
 @dataclass(frozen=True)
@@ -364,7 +366,7 @@ class DiaryService:
                 .where(DiaryProfile.chat_id == chat_id, DiaryProfile.augmentation_noted_at.is_(None))
                 .values(augmentation_noted_at=self.clock())
             )
-        return shift if said.rowcount == 1 else None
+        return shift if rowcount(said) == 1 else None
 
     # -- privacy ----------------------------------------------------------------------------
 
@@ -423,19 +425,22 @@ class DiaryService:
                 .where(DiaryProfile.medicines_at < now - self.retention)
                 .values(medicines=None, medicines_at=None)
             )
-        return (entries.rowcount or 0) + (ferritin.rowcount or 0) + (medicines.rowcount or 0)
+        return (rowcount(entries) or 0) + (rowcount(ferritin) or 0) + (rowcount(medicines) or 0)
 
     async def rekey(self) -> int:
         """Re-seal every diary value with the newest key, so older keys can be retired."""
-        count = 0
         async with self.sessions.begin() as session:
-            for model in (DiaryEntry, FerritinResult):
-                for row in await session.scalars(select(model).with_for_update()):
-                    row.sealed = self.sealer.rotate(row.sealed)
-                    count += 1
+            count = await self._reseal(session, DiaryEntry) + await self._reseal(session, FerritinResult)
             for profile in await session.scalars(select(DiaryProfile).where(DiaryProfile.medicines.is_not(None))):
                 profile.medicines = self.sealer.rotate(profile.medicines or "")
                 count += 1
+        return count
+
+    async def _reseal(self, session: AsyncSession, model: type[_Sealed]) -> int:
+        count = 0
+        for row in await session.scalars(select(model).with_for_update()):
+            row.sealed = self.sealer.rotate(row.sealed)
+            count += 1
         return count
 
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
-from bot.diary.analysis import Association, OnsetShift, Summary, Trend
+from bot.diary.analysis import Association, OnsetShift, Summary, Trend, score_of
 from bot.diary.nights import ONSET_HOURS, ONSET_LABELS, Night, Onset
 from bot.knowledge.schema import Tips
 
@@ -39,7 +39,8 @@ def _number(value: float) -> str:
 
 
 def _onset_band(hour: float) -> str:
-    nearest = min((o for o in ONSET_HOURS if ONSET_HOURS[o] is not None), key=lambda o: abs(ONSET_HOURS[o] - hour))  # type: ignore[operator]
+    hours = {o: h for o, h in ONSET_HOURS.items() if h is not None}
+    nearest = min(hours, key=lambda o: abs(hours[o] - hour))
     return ONSET_LABELS[nearest]
 
 
@@ -89,8 +90,8 @@ def weekly_lines(this_week: Sequence[Night], week_before: Sequence[Night]) -> li
     first = f"This week: average {_number(average)} out of 10 over {len(scores)} night{'s' if len(scores) != 1 else ''}"
     first += f" (the week before: {_number(sum(before) / len(before))})." if before else "."
     scored = [n for n in this_week if n.score is not None]
-    best = min(reversed(scored), key=lambda n: n.score)  # type: ignore[arg-type,return-value]
-    worst = max(reversed(scored), key=lambda n: n.score)  # type: ignore[arg-type,return-value]
+    best = min(reversed(scored), key=score_of)
+    worst = max(reversed(scored), key=score_of)
     second = f"Best night {day(best.night)} ({best.score}), worst {day(worst.night)} ({worst.score})."
     return [first, second]
 

@@ -95,8 +95,8 @@ def content_problems(content: Content, lines: dict[str, tuple[Path, dict[tuple[s
         for url in _LINK.findall(topic.answer):
             if not url.startswith("https://"):
                 problems.append((file, positions.get(("answer", 0), 1), f"link {url} is not https"))
-    for line in content.training.off_topic:
-        teach(line.text, "off-topic", line.file, line.number)
-    for rule, line in content.training.danger:
-        teach(line.text, "a near miss" if rule == "none" else f"danger ({rule})", line.file, line.number)
+    for said in content.training.off_topic:
+        teach(said.text, "off-topic", said.file, said.number)
+    for rule, said in content.training.danger:
+        teach(said.text, "a near miss" if rule == "none" else f"danger ({rule})", said.file, said.number)
     return problems

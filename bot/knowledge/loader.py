@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -14,6 +14,7 @@ from bot.knowledge.schema import Content, Messages, Safety, Scope, Smalltalk, Ti
 from bot.knowledge.training import NEAR_MISS, Training, load_training
 
 Path_ = tuple[str | int, ...]
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -244,12 +245,37 @@ def load_content(directory: Path | str) -> Content:
     problems += [Problem(*found) for found in lint.comment_problems(root)]
     if problems:
         raise ContentError(problems)
-    content = Content(topics={k: v[0] for k, v in topics.items()}, training=training, **parts)
-    lines = {tid: (doc.file, {k: v for k, v in doc.lines.items() if len(k) == 2}) for tid, (_, doc) in topics.items()}
-    problems += [Problem(*found) for found in lint.content_problems(content, lines)]  # type: ignore[arg-type]
+    content = Content(
+        topics={k: v[0] for k, v in topics.items()},
+        training=training,
+        safety=_part(parts, "safety", Safety),
+        smalltalk=_part(parts, "smalltalk", Smalltalk),
+        scope=_part(parts, "scope", Scope),
+        messages=_part(parts, "messages", Messages),
+        tips=_part(parts, "tips", Tips),
+    )
+    lines = {tid: (doc.file, _entry_lines(doc.lines)) for tid, (_, doc) in topics.items()}
+    problems += [Problem(*found) for found in lint.content_problems(content, lines)]
     if problems:
         raise ContentError(problems)
     return content
+
+
+def _part(parts: dict[str, BaseModel], name: str, model: type[_Model]) -> _Model:
+    """A part that loaded: with no problems reported, every part did, as the model it was read as."""
+    part = parts[name]
+    assert isinstance(part, model)
+    return part
+
+
+def _entry_lines(lines: dict[Path_, int]) -> dict[tuple[str, int], int]:
+    """The lines of list entries at the top of a file: (field, index) -> line."""
+    entries: dict[tuple[str, int], int] = {}
+    for path, line in lines.items():
+        match path:
+            case (str() as field, int() as index):
+                entries[field, index] = line
+    return entries
 
 
 def _check_training(training: Training, topic_ids: set[str], safety: BaseModel | None) -> list[Problem]:

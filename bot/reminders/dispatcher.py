@@ -33,7 +33,7 @@ import asyncio
 import logging
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -45,7 +45,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 from bot.knowledge.schema import Tip, Tips
 from bot.reminders.rotation import choose_tip
 from bot.reminders.schedule import UnknownZone, next_evening_after, next_occurrence
-from bot.storage.models import Delivery, DeliveryStatus, Status, Subscription, utcnow
+from bot.storage.database import rowcount
+from bot.storage.models import Delivery, DeliveryStatus, Status, Subscription, table_of, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class Kind(Protocol):
 
     def stop(self, chat_id: int) -> Update: ...  # the chat is gone
 
-    async def send(self, delivery: Delivery) -> Outcome: ...
+    def send(self, delivery: Delivery) -> Awaitable[Outcome]: ...  # an async method, or a callable attribute
 
 
 @dataclass
@@ -246,7 +247,7 @@ class Dispatcher:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        if moved.rowcount != 1:
+        if rowcount(moved) != 1:
             return  # another dispatcher advanced it first
         session.add(delivery)
         await session.flush()
@@ -264,7 +265,7 @@ class Dispatcher:
             .values(snooze_at=None, snooze_tip=None)
             .execution_options(synchronize_session=False)
         )
-        if moved.rowcount != 1:
+        if rowcount(moved) != 1:
             return
         late = now - slot > self.grace
         status, error = self._missed() if late else (DeliveryStatus.claimed, None)
@@ -299,7 +300,7 @@ class Dispatcher:
             report.failed += 1
             report.fail("bad_zone")
         moved = await session.execute(kind.advance(row, slot, following).execution_options(synchronize_session=False))
-        if moved.rowcount != 1 or following is None:
+        if rowcount(moved) != 1 or following is None:
             return  # another dispatcher advanced it first, or the zone is unusable
         late = now - slot > self.grace
         status, error = self._missed() if late else (DeliveryStatus.claimed, None)
@@ -349,7 +350,7 @@ class Dispatcher:
                 .values(status=DeliveryStatus.unknown, error="the process died while sending")
                 .execution_options(synchronize_session=False)
             )
-            report.lost_in_crash += lost.rowcount or 0
+            report.lost_in_crash += rowcount(lost) or 0
 
     async def _sendable(self, now: datetime, report: TickReport) -> list[Delivery]:
         """One window of claimed rows that are ours, or whose owner's lease ran out; too-late
@@ -436,7 +437,7 @@ class Dispatcher:
         delivered = [{"b_id": d.id, "b_message": o.message_id} for d, o in results if o.message_id is not None]
         async with self.sessions.begin() as session:
             if delivered:
-                table = Delivery.__table__
+                table = table_of(Delivery)
                 await session.execute(
                     update(table)
                     .where(table.c.id == bindparam("b_id"))
@@ -519,7 +520,7 @@ class Dispatcher:
                 .where(Delivery.status == DeliveryStatus.claimed, Delivery.claimed_by == self.owner)
                 .values(claimed_by=None, claimed_at=EPOCH)
             )
-        return result.rowcount or 0
+        return rowcount(result) or 0
 
     async def lag_seconds(self, now: datetime | None = None) -> float:
         """How late the oldest due reminder is: 0 when the dispatcher keeps up."""

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.storage.database import rowcount
 from bot.storage.models import Process, utcnow
 
 BEAT_SECONDS = 3.0  # how often a live process beats
@@ -48,7 +49,7 @@ class Processes:
         now = self.clock()
         async with self.sessions.begin() as session:
             moved = await session.execute(update(Process).where(Process.id == self.owner).values(beat_at=now))
-            if moved.rowcount == 0:
+            if rowcount(moved) == 0:
                 await session.execute(insert(Process).values(id=self.owner, beat_at=now))
             await session.execute(delete(Process).where(Process.beat_at < now - FORGET_AFTER))
             live = await session.scalar(select(func.count()).where(Process.beat_at >= now - self.ttl))

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE without RETURNING matched. Session.execute is typed to return
+    a plain Result, but for those statements it is always a CursorResult."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def is_sqlite(url: str) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -52,6 +53,14 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Table, for Core statements (bulk updates by bindparam, aliases). Declarative
+    types `__table__` as any FromClause; every model here is mapped to a plain Table."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class Status:
