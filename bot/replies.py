@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.knowledge.schema import Content, Topic
+from bot.knowledge.schema import ENGLISH, Content, Topic
 from bot.understanding import Classifier, Context, Intent, Interpretation
 from bot.understanding.classifier import MAX_READ_CHARS
 
@@ -100,10 +100,20 @@ def button_rows(buttons: list[Button], columns: int = MENU_COLUMNS) -> tuple[tup
 class Responder:
     """The bot's whole conversational behaviour, usable from Telegram, the CLI or tests."""
 
-    def __init__(self, content: Content, classifier: Classifier | None = None) -> None:
+    def __init__(self, content: Content, classifier: Classifier | None = None, language: str | None = None) -> None:
         self.content = content
-        self.messages = content.messages
+        self.messages = content.messages_in(language)
+        self.language = language if language in content.locales else ENGLISH
         self.classifier = classifier or Classifier(content)
+        self._others: dict[str, Responder] = {self.language: self}
+
+    def in_language(self, language: str) -> Responder:
+        """The same behaviour with the texts of `language` (English where it has none); the
+        classifier is shared, topic answers stay English until content has translations."""
+        if language not in self._others:
+            self._others[language] = Responder(self.content, self.classifier, language)
+            self._others[language]._others = self._others
+        return self._others[language]
 
     # -- building blocks -------------------------------------------------------------------
 

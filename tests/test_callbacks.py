@@ -10,6 +10,22 @@ from bot.reminders.replies import ReminderReplies
 from bot.replies import SHOW_MENU, show_sources, show_topic
 
 
+def settings_pages(content, *reminders) -> list:
+    from bot.diary.service import DiarySettings
+    from bot.settings_view import SettingsReplies
+
+    pages = SettingsReplies(content, content.messages)
+    diary = DiarySettings(1, "UTC", 450, None, 6, None)
+    return [
+        pages.main(None, None, "en"),
+        *(pages.reminders(r) for r in (None, *reminders)),
+        pages.diary(diary, True),
+        pages.diary(None, False),
+        pages.language("en"),
+        pages.privacy(),
+    ]
+
+
 def all_buttons(content, responder) -> list[str]:
     """The data of every button the bot can show today."""
     replies = ReminderReplies(content)
@@ -28,6 +44,7 @@ def all_buttons(content, responder) -> list[str]:
         responder.welcome_reply(),
         *(responder.topic_reply(t) for t in content.topics),
         *(responder.sources_reply(t) for t in content.topics),
+        *settings_pages(content, settings, paused),
     ]
     return [b.action for reply in shown for row in reply.buttons for b in row]
 

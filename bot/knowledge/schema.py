@@ -13,6 +13,7 @@ from bot.knowledge.training import Training
 TOPIC_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_ANSWER_CHARS = 900
 MAX_TITLE_CHARS = 32
+ENGLISH = "en"
 ALLOWED_TAGS = {"b", "i", "u", "a", "code"}
 
 
@@ -219,6 +220,93 @@ class DiaryTexts(_Strict):
         return check_html(value.strip()) if isinstance(value, str) else value
 
 
+class SettingsTexts(_Strict):
+    """Texts of /settings; placeholders in braces are filled in by the bot."""
+
+    main: str
+    reminders: str
+    diary: str
+    diary_needs_zone: str
+    language: str
+    privacy: str
+    status_on: str
+    status_paused: str
+    status_off: str
+    weekly_on: str
+    all_measures: str
+
+    @field_validator("*")
+    @classmethod
+    def _html(cls, value: str) -> str:
+        return check_html(value.strip())
+
+
+class ButtonLabels(_Strict):
+    """The bot's own button labels: plain text, words first and an emoji after if any."""
+
+    topics: str = Field(max_length=40)
+    all_topics: str = Field(max_length=40)
+    sources: str = Field(max_length=40)
+    back_to: str = Field(max_length=40)
+    settings_reminders: str = Field(max_length=40)
+    settings_diary: str = Field(max_length=40)
+    settings_language: str = Field(max_length=40)
+    settings_privacy: str = Field(max_length=40)
+    settings_back: str = Field(max_length=40)
+    settings_pause: str = Field(max_length=40)
+    settings_resume: str = Field(max_length=40)
+    settings_zone: str = Field(max_length=40)
+    morning_off: str = Field(max_length=40)
+    weekly_off: str = Field(max_length=40)
+    measure_on: str = Field(max_length=40)
+    measure_off: str = Field(max_length=40)
+    my_data: str = Field(max_length=40)
+    forget: str = Field(max_length=40)
+
+    @field_validator("*")
+    @classmethod
+    def _words_first(cls, value: str) -> str:
+        if value and not (value[0].isalnum() or value[0] == "{"):
+            raise ValueError("a label starts with a word (screen readers read it first); put an emoji after it")
+        return value
+
+
+class InlineTexts(_Strict):
+    """What the inline-mode result list shows (plain text, not HTML)."""
+
+    urgent_title: str = Field(max_length=64)
+    urgent_description: str = Field(max_length=120)
+    nothing_found: str = Field(max_length=64)
+
+
+COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+
+
+class Profile(_Strict):
+    """The bot's profile in Telegram: description, short description and command menus."""
+
+    description: str = Field(min_length=1, max_length=512)
+    short_description: str = Field(min_length=1, max_length=120)
+    commands: dict[str, dict[str, str]]
+
+    @field_validator("commands")
+    @classmethod
+    def _scopes(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        unknown = sorted(set(value) - set(COMMAND_SCOPES))
+        if unknown:
+            raise ValueError(f"unknown scope {unknown[0]!r}: use {', '.join(COMMAND_SCOPES)}")
+        for scope, commands in value.items():
+            for name, description in commands.items():
+                if not COMMAND_NAME.match(name):
+                    raise ValueError(f"{scope}.{name}: a command is 1-32 of a-z, 0-9 and _")
+                if not 1 <= len(description) <= 256:
+                    raise ValueError(f"{scope}.{name}: a command's description is 1-256 characters")
+        return value
+
+
+COMMAND_SCOPES = ("private", "groups")
+
+
 class Messages(_Strict):
     """Texts around the answers; all are Telegram HTML."""
 
@@ -245,6 +333,12 @@ class Messages(_Strict):
     help: str
     reminders: ReminderTexts
     diary: DiaryTexts
+    language_name: str = Field(min_length=2, max_length=30)
+    settings: SettingsTexts
+    buttons: ButtonLabels
+    unknown_link: str
+    inline: InlineTexts
+    profile: Profile
 
     @field_validator("*")
     @classmethod
@@ -300,6 +394,16 @@ class Content(BaseModel):
     messages: Messages
     tips: Tips
     training: Training = Training()
+    locales: dict[str, Messages] = {}  # language code -> its catalogue over English; "en" is `messages`
+    locale_gaps: dict[str, list[str]] = {}  # language code -> the texts it still takes from English
+
+    def messages_in(self, language: str | None) -> Messages:
+        """The catalogue for `language`, English when there is none."""
+        return self.locales.get(language or "", self.messages)
+
+    @property
+    def languages(self) -> list[str]:
+        return [ENGLISH, *sorted(self.locales)]
 
     def menu(self) -> list[Topic]:
         return sorted(self.topics.values(), key=lambda t: t.menu_order)

@@ -35,6 +35,7 @@ from bot.diary.service import DiaryService
 from bot.flood import FloodGuard, SharedFloodGuard, Verdict
 from bot.inbox import Inbox
 from bot.knowledge import Content
+from bot.languages import Languages
 from bot.logs import Throttle
 from bot.readiness import DatabaseFile, Readiness
 from bot.reminders.dispatcher import Dispatcher
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 COMMANDS = [
     BotCommand("start", "Welcome and topic menu"),
     BotCommand("topics", "Browse all topics"),
+    BotCommand("settings", "Reminders, diary, language and privacy"),
     BotCommand("remind", "Evening reminders: set a time"),
     BotCommand("reminders", "Your reminder settings"),
     BotCommand("stop", "Stop reminders"),
@@ -204,6 +206,7 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         data["zones_warm"] = asyncio.get_running_loop().run_in_executor(None, data["zones"].warm)
         data["reminders"] = ReminderService(user_sessions, content.tips, clock)
         data["chat_states"] = ChatStates(user_sessions, clock)
+        data["languages"] = Languages(user_sessions, content.languages, clock)
         if not is_sqlite(settings.database):  # several processes may share it: so does the limit
             data["flood"] = SharedFloodGuard(
                 user_sessions,

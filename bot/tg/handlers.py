@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from telegram import Bot, Message, Update
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import callbacks as cb
@@ -52,6 +53,22 @@ async def send_to(bot: Bot, chat_id: int, reply: Reply, thread_id: int | None = 
 async def send(message: Message, reply: Reply) -> None:
     thread = message.message_thread_id if message.is_topic_message else None
     await send_to(message.get_bot(), message.chat_id, reply, thread)
+
+
+async def edit_or_send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
+    """Show `reply` in the message whose button was pressed, so a menu does not become a new
+    message per tap. A reply too long for one message, or a message that cannot be edited (a
+    photo, one too old), gets sent as new instead; a double tap that changes nothing is fine."""
+    query = update.callback_query
+    pieces = split_html(sendable(reply.html))
+    if query is None or query.message is None or len(pieces) > 1:
+        await send_to(context.bot, update.effective_chat.id, reply)
+        return
+    try:
+        await query.edit_message_text(pieces[0], reply_markup=keyboard(reply))
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            await send_to(context.bot, update.effective_chat.id, reply)
 
 
 def addressed_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:

@@ -110,7 +110,7 @@ async def end_flow_quietly(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> 
         log.warning("could not end a reminder flow: %s", type(exc).__name__)
 
 
-async def _ask(
+async def ask(
     update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft, reply: Reply | None = None
 ) -> None:
     """Store the step, then ask for what it waits for (or say `reply`, e.g. "try again")."""
@@ -129,7 +129,7 @@ async def _finish(update: Update, context: ContextTypes.DEFAULT_TYPE, minute: in
     if zone is None:
         existing = await service.get(chat_id)
         if existing is None:
-            await _ask(update, context, RemindDraft(step=RemindStep.ask_zone, minute=minute))
+            await ask(update, context, RemindDraft(step=RemindStep.ask_zone, minute=minute))
             return
         zone = ZoneMatch(existing.zone, existing.zone)
     settings = await service.subscribe(chat_id, minute, zone.zone)
@@ -142,12 +142,12 @@ async def _time_and_zone(update: Update, context: ContextTypes.DEFAULT_TYPE, tex
     texts = texts_of(context)
     parsed = parse_time(text)
     if parsed is None:
-        await _ask(update, context, RemindDraft(step=RemindStep.ask_time), texts.bad_time())
+        await ask(update, context, RemindDraft(step=RemindStep.ask_time), texts.bad_time())
         return
     minute, rest = parsed
     zone = await asyncio.to_thread(zones_of(context).find, rest) if rest else None
     if rest and zone is None:
-        await _ask(update, context, RemindDraft(step=RemindStep.ask_zone, minute=minute), texts.bad_zone())
+        await ask(update, context, RemindDraft(step=RemindStep.ask_zone, minute=minute), texts.bad_zone())
         return
     await _finish(update, context, minute, zone)
 
@@ -157,7 +157,7 @@ async def _zone_known(update: Update, context: ContextTypes.DEFAULT_TYPE, draft:
     if minute is None:  # changing the zone of an existing reminder
         existing = await service_of(context).get(update.effective_chat.id)
         if existing is None:
-            await _ask(update, context, RemindDraft(step=RemindStep.ask_time))
+            await ask(update, context, RemindDraft(step=RemindStep.ask_time))
             return
         minute = existing.minute
     await _finish(update, context, minute, zone)
@@ -171,7 +171,7 @@ async def _not_an_answer(
         await answer(update, context, reply)
         await end_flow_quietly(context, update.effective_chat.id)
         return
-    await _ask(update, context, draft, retry)
+    await ask(update, context, draft, retry)
 
 
 # -- commands and typed answers -----------------------------------------------------------------
@@ -181,7 +181,7 @@ async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """/remind, or /remind 21:30 [zone] for everything in one message."""
     text = " ".join(context.args or [])
     if not text:
-        await _ask(update, context, RemindDraft(step=RemindStep.ask_time))
+        await ask(update, context, RemindDraft(step=RemindStep.ask_time))
         return
     await _time_and_zone(update, context, text)
 
@@ -207,7 +207,7 @@ async def zone_shared(update: Update, context: ContextTypes.DEFAULT_TYPE, draft:
     location = update.effective_message.location
     zone = await asyncio.to_thread(zones_of(context).at_location, location.latitude, location.longitude)
     if zone is None:
-        await _ask(update, context, draft, texts_of(context).bad_zone())
+        await ask(update, context, draft, texts_of(context).bad_zone())
         return
     await _zone_known(update, context, draft, zone)
 
@@ -244,7 +244,7 @@ async def reminder_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if existing is not None and request.action is Action.show:
         await _say(update, context, texts.settings(existing, service.clock()))
         return
-    await _ask(update, context, RemindDraft(step=RemindStep.ask_time))
+    await ask(update, context, RemindDraft(step=RemindStep.ask_time))
 
 
 async def reminders_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -267,18 +267,18 @@ async def time_button(update: Update, context: ContextTypes.DEFAULT_TYPE, presse
 
 
 async def change_time(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ChangeTime) -> None:
-    await _ask(update, context, RemindDraft(step=RemindStep.ask_time))
+    await ask(update, context, RemindDraft(step=RemindStep.ask_time))
 
 
 async def change_zone(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ChangeZone) -> None:
-    await _ask(update, context, RemindDraft(step=RemindStep.ask_zone))
+    await ask(update, context, RemindDraft(step=RemindStep.ask_zone))
 
 
 async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ShowSettings) -> None:
     service = service_of(context)
     settings = await service.get(update.effective_chat.id)
     if settings is None:
-        await _ask(update, context, RemindDraft(step=RemindStep.ask_time))
+        await ask(update, context, RemindDraft(step=RemindStep.ask_time))
         return
     await _say(update, context, texts_of(context).settings(settings, service.clock()))
 

@@ -31,7 +31,7 @@ from telegram.ext import (
 from bot import callbacks as cb
 from bot.conversations import RemindDraft, RemindStep
 from bot.replies import Reply
-from bot.tg import account, handlers, reminders
+from bot.tg import account, handlers, reminders, settings
 from bot.understanding import Intent
 from bot.understanding.classifier import remember
 
@@ -77,6 +77,7 @@ BUTTONS: dict[type[cb.Callback], ButtonHandler] = {
     cb.ForgetYes: reminders.forget_yes,
     cb.ForgetNo: reminders.forget_no,
     cb.Stale: stale_button,
+    **settings.BUTTONS,
 }
 
 STEPS: dict[RemindStep, StepHandler] = {
@@ -91,6 +92,7 @@ PRIVATE_COMMANDS: dict[str, CommandCallback] = {
     "cancel": reminders.cancel,
     "forget": reminders.forget_command,
     "mydata": account.my_data,
+    "settings": settings.settings_command,
 }
 
 
