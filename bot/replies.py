@@ -17,7 +17,8 @@ from bot.understanding.classifier import MAX_READ_CHARS
 
 MENU_COLUMNS = 2
 RELAXING_TOPICS = ("lifestyle", "relief-now", "sleep-routine", "exercise", "caffeine-alcohol")
-SMALLTALK_WITH_MENU = {"greeting", "about-bot"}
+SMALLTALK_WITH_MENU = {"greeting", "about-bot"}  # these get a few suggested topics and "Topics"
+SUGGESTED_TOPICS = 3  # how many topics a greeting or a refusal suggests; /topics shows them all
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,6 @@ class Reply:
         return f"{self.text}\n{labels}"
 
 
-TOPICS_BUTTON = Button("Topics ☰", SHOW_MENU)
-
-
 def topic_html(content: Content, topic: Topic) -> str:
     """A topic as sent: title, answer, and one line with the evidence (and the supplement note)."""
     messages = content.messages
@@ -117,18 +115,30 @@ class Responder:
 
     # -- building blocks -------------------------------------------------------------------
 
+    @property
+    def topics_button(self) -> Button:
+        return Button(self.messages.buttons.topics, SHOW_MENU)
+
+    @property
+    def all_topics_button(self) -> Button:
+        return Button(self.messages.buttons.all_topics, SHOW_MENU)
+
     def menu_buttons(self, topics: list[Topic] | None = None) -> tuple[tuple[Button, ...], ...]:
         chosen = topics if topics is not None else self.content.menu()
         return button_rows([Button(t.title, show_topic(t.id)) for t in chosen])
+
+    def short_menu(self) -> tuple[tuple[Button, ...], ...]:
+        """A few topics to start with and the way to all of them: not a whole menu per message."""
+        return (*self.menu_buttons(self.content.menu()[:SUGGESTED_TOPICS]), (self.topics_button,))
 
     def topic_reply(self, topic_id: str) -> Reply | None:
         topic = self.content.topics.get(topic_id)
         if topic is None:
             return None
         related = [self.content.topics[r] for r in topic.related]
-        buttons = [(Button("Sources 📚", show_sources(topic.id)),)]
+        buttons = [(Button(self.messages.buttons.sources, show_sources(topic.id)),)]
         buttons += list(button_rows([Button(t.title, show_topic(t.id)) for t in related]))
-        buttons.append((Button("All topics ☰", SHOW_MENU),))
+        buttons.append((self.all_topics_button,))
         return Reply(Intent.topic, topic_html(self.content, topic), topic.id, tuple(buttons))
 
     def sources_reply(self, topic_id: str) -> Reply | None:
@@ -139,19 +149,24 @@ class Responder:
         lines = [header, html.escape(self.messages.evidence_labels[topic.evidence]), ""]
         for source in topic.sources:
             lines.append(f'• <a href="{html.escape(source.url, quote=True)}">{html.escape(source.name)}</a>')
-        buttons = ((Button(f"Back to {topic.title} ↩", show_topic(topic.id)), Button("All topics ☰", SHOW_MENU)),)
+        back = self.messages.buttons.back_to.replace("{title}", topic.title)
+        buttons = ((Button(back, show_topic(topic.id)), self.all_topics_button),)
         return Reply(Intent.topic, "\n".join(lines), topic.id, buttons)
 
     def menu_reply(self) -> Reply:
         return Reply(Intent.smalltalk, self.messages.topics_header.strip(), None, self.menu_buttons())
 
-    def welcome_reply(self, first_name: str | None = None) -> Reply:
+    def welcome_reply(self, first_name: str | None = None, *, menu: bool = True, unknown_link: bool = False) -> Reply:
+        """The welcome with the whole topic menu; without it when a deep link's topic follows,
+        with a line about the link when the link named no topic."""
         name = f", {html.escape(first_name)}" if first_name else ""
-        text = self.messages.welcome.strip().replace("{name}", name)
-        return Reply(Intent.smalltalk, f"{text}\n\n{self.messages.disclaimer.strip()}", None, self.menu_buttons())
+        parts = [self.messages.welcome.strip().replace("{name}", name), self.messages.disclaimer.strip()]
+        if unknown_link:
+            parts.append(self.messages.unknown_link.strip())
+        return Reply(Intent.smalltalk, "\n\n".join(parts), None, self.menu_buttons() if menu else ())
 
     def help_reply(self) -> Reply:
-        return Reply(Intent.smalltalk, self.messages.help.strip(), None, ((Button("All topics ☰", SHOW_MENU),),))
+        return Reply(Intent.smalltalk, self.messages.help.strip(), None, ((self.all_topics_button,),))
 
     def privacy_reply(self) -> Reply:
         return Reply(Intent.smalltalk, self.messages.privacy.strip())
@@ -165,9 +180,9 @@ class Responder:
     def stale_button_reply(self) -> Reply:
         return Reply(
             Intent.out_of_scope,
-            "That button is out of date. Here are the topics I know now:",
+            self.messages.stale_button.strip(),
             None,
-            self.menu_buttons(),
+            self.short_menu(),
         )
 
     # -- free text -------------------------------------------------------------------------
@@ -185,7 +200,7 @@ class Responder:
             options = [self.content.topics[t] for t in (found.topic, *found.alternatives) if t in self.content.topics]
             buttons = button_rows([Button(t.title, show_topic(t.id)) for t in options])
             clarify = self.messages.clarify.strip()
-            return Reply(Intent.topic, clarify, found.topic, (*buttons, (TOPICS_BUTTON,)), confident=False)
+            return Reply(Intent.topic, clarify, found.topic, (*buttons, (self.topics_button,)), confident=False)
         html_text, buttons = reply.html, reply.buttons
         if found.alternatives:
             others = [self.content.topics[t] for t in found.alternatives if t in self.content.topics]
@@ -196,7 +211,7 @@ class Responder:
         return Reply(Intent.topic, html_text, reply.topic, buttons, confident=found.confident)
 
     def _out_of_scope(self) -> Reply:
-        return Reply(Intent.out_of_scope, self.messages.out_of_scope.strip(), None, ((TOPICS_BUTTON,),))
+        return Reply(Intent.out_of_scope, self.messages.out_of_scope.strip(), None, ((self.topics_button,),))
 
     def for_interpretation(self, found: Interpretation) -> Reply:
         if found.intent is Intent.emergency and not found.caution:
@@ -211,7 +226,7 @@ class Responder:
         if found.intent is Intent.smalltalk:
             kind = next((k for k in self.content.smalltalk.kinds if k.id == found.rule), None)
             text = kind.reply.strip() if kind else self.messages.help.strip()
-            buttons = self.menu_buttons() if found.rule in SMALLTALK_WITH_MENU else ()
+            buttons = self.short_menu() if found.rule in SMALLTALK_WITH_MENU else ()
             return Reply(Intent.smalltalk, text, None, buttons)
         if found.intent is Intent.reminders:
             relaxing = [self.content.topics[t] for t in RELAXING_TOPICS if t in self.content.topics]

@@ -330,3 +330,11 @@ def _load_locales(
             locales[code] = value
             gaps[code] = missing_keys(english, doc.data)
     return locales, gaps, problems
+
+
+def with_locales(content: Content, folder: Path, english_file: Path) -> Content:
+    """`content` with the catalogues of another locales folder (tests use a small one)."""
+    locales, gaps, problems = _load_locales(folder, _read(english_file).data)
+    if problems:
+        raise ContentError(problems)
+    return content.model_copy(update={"locales": locales, "locale_gaps": gaps})

@@ -326,6 +326,7 @@ class Messages(_Strict):
     slow_down: str
     no_data: str
     my_data: str
+    stale_button: str
     topics_header: str
     sources_header: str
     evidence_labels: dict[Evidence, str]

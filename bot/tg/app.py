@@ -1,4 +1,4 @@
-"""Builds the python-telegram-bot Application (handlers, defaults, commands, rate limits, the
+"""Builds the python-telegram-bot Application (handlers, defaults, the profile, rate limits, the
 database, the update inbox and the reminder dispatcher job) and runs it by long polling or by
 webhook. Either way updates reach the handlers only through the inbox (bot/tg/pipeline.py)."""
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, BotCommand, LinkPreviewOptions, Update
+from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
@@ -51,30 +51,12 @@ from bot.tg import handlers, routing
 from bot.tg.limiter import PriorityRateLimiter
 from bot.tg.pipeline import UpdatePipeline
 from bot.tg.polling import Poller
+from bot.tg.profile import report_missing_texts, sync_profile_quietly
 from bot.tg.sender import TelegramSender
 from bot.web import Webhook, WebServer
 
 log = logging.getLogger(__name__)
 
-COMMANDS = [
-    BotCommand("start", "Welcome and topic menu"),
-    BotCommand("topics", "Browse all topics"),
-    BotCommand("settings", "Reminders, diary, language and privacy"),
-    BotCommand("remind", "Evening reminders: set a time"),
-    BotCommand("reminders", "Your reminder settings"),
-    BotCommand("stop", "Stop reminders"),
-    BotCommand("checkin", "Diary: how was last night? (one tap)"),
-    BotCommand("diary", "Diary: your chart of the last nights"),
-    BotCommand("report", "Diary: a PDF for your doctor"),
-    BotCommand("morning", "Diary: a morning check-in at your time"),
-    BotCommand("weekly", "Diary: a weekly summary"),
-    BotCommand("ferritin", "Diary: note a ferritin blood test"),
-    BotCommand("meds", "Diary: note the medicines you take"),
-    BotCommand("help", "How to ask me things"),
-    BotCommand("privacy", "What I store and how to delete it"),
-    BotCommand("mydata", "Get a copy of everything stored about you"),
-    BotCommand("forget", "Delete everything stored about you"),
-]
 DISPATCH_JOB = "reminder-dispatcher"
 HEARTBEAT_JOB = "process-heartbeat"
 PURGE_JOB = "expired-state-purge"
@@ -190,7 +172,8 @@ async def count_and_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 def _post_init(settings: Settings, content: Content, clock: Callable[[], datetime]):
     async def post_init(application: Application) -> None:
-        await application.bot.set_my_commands(COMMANDS)
+        report_missing_texts(content)
+        await sync_profile_quietly(application.bot, content)
         engine = create_engine(settings.database)
         await upgrade(engine)
         sessions = session_factory(engine)

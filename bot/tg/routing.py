@@ -32,6 +32,7 @@ from bot import callbacks as cb
 from bot.conversations import RemindDraft, RemindStep
 from bot.replies import Reply
 from bot.tg import account, handlers, reminders, settings
+from bot.tg.language import responder_for
 from bot.understanding import Intent
 from bot.understanding.classifier import remember
 
@@ -53,7 +54,7 @@ async def stale_button(update: Update, context: Context, pressed: cb.Stale) -> N
     if pressed.seen is cb.Family.reminders:
         await reminders.stale_reminder(update, context)
     else:
-        reply = handlers.responder_of(context).stale_button_reply()
+        reply = (await responder_for(update, context)).stale_button_reply()
         await handlers.send_to(context.bot, update.effective_chat.id, reply)
 
 
@@ -115,14 +116,15 @@ async def private_text(update: Update, context: Context) -> None:
     the chat's previous question when it is a follow-up ("and citrate?")."""
     chat_id = update.effective_chat.id
     text = update.effective_message.text
-    responder = handlers.responder_of(context)
+    urgent = handlers.responder_of(context)  # urgent care comes from safety.yaml, in no catalogue
     now = responder_clock(context)()
-    alone = responder.classifier.classify(text, now=now)
+    alone = urgent.classifier.classify(text, now=now)
     if alone.intent is Intent.emergency and not alone.caution:  # before any database work; ends any flow
-        await handlers.answer(update, context, responder.reply_to(text, alone))
+        await handlers.answer(update, context, urgent.reply_to(text, alone))
         await reminders.end_flow_quietly(context, chat_id)
         await reminders.remember_question(context, chat_id, remember(alone, text, now, None))
         return
+    responder = await responder_for(update, context)  # with one language, no database read
     draft = await reminders.current_flow(context, chat_id)
     if draft is not None:
         await STEPS[draft.step](update, context, draft, responder.reply_to(text, alone))
