@@ -187,7 +187,8 @@ class Responder:
 
     # -- free text -------------------------------------------------------------------------
 
-    def _emergency(self, rule_id: str | None) -> Reply:
+    def urgent_reply(self, rule_id: str | None) -> Reply:
+        """A safety rule's urgent-care text and nothing else that could distract."""
         rule = next((r for r in self.content.safety.rules if r.id == rule_id), self.content.safety.rules[0])
         return Reply(Intent.emergency, rule.reply.strip(), rule=rule.id)  # nothing else that could distract
 
@@ -215,9 +216,9 @@ class Responder:
 
     def for_interpretation(self, found: Interpretation) -> Reply:
         if found.intent is Intent.emergency and not found.caution:
-            return self._emergency(found.rule)
+            return self.urgent_reply(found.rule)
         if found.intent is Intent.emergency:  # danger was possible: urgent care first, then the answer
-            urgent = self._emergency(found.rule)
+            urgent = self.urgent_reply(found.rule)
             rest = self._answer(found) if found.topic else self._out_of_scope()
             body = f"{urgent.html}\n\n{self.messages.caution_divider.strip()}\n\n{rest.html}"
             return Reply(Intent.emergency, body, found.topic, rest.buttons, rule=urgent.rule)

@@ -262,6 +262,7 @@ class ButtonLabels(_Strict):
     measure_off: str = Field(max_length=40)
     my_data: str = Field(max_length=40)
     forget: str = Field(max_length=40)
+    open_in_bot: str = Field(max_length=40)
 
     @field_validator("*")
     @classmethod

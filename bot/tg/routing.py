@@ -24,6 +24,7 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -31,7 +32,7 @@ from telegram.ext import (
 from bot import callbacks as cb
 from bot.conversations import RemindDraft, RemindStep
 from bot.replies import Reply
-from bot.tg import account, handlers, reminders, settings
+from bot.tg import account, handlers, inline, reminders, settings
 from bot.tg.language import responder_for
 from bot.understanding import Intent
 from bot.understanding.classifier import remember
@@ -180,4 +181,5 @@ def all_handlers() -> list[BaseHandler]:
         MessageHandler(message & filters.COMMAND, handlers.unknown_command),
         MessageHandler(message & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.non_text_message),
         ChatMemberHandler(reminders.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER),
+        InlineQueryHandler(inline.inline_query),
     ]
