@@ -52,6 +52,15 @@ def parse_action(data: str) -> tuple[str, str | None]:
     return "unknown", None
 
 
+_EDGE_SYMBOLS = re.compile(r"^[^\w(]+|[^\w)]+$")
+
+
+def plain_label(label: str) -> str:
+    """A button label without its emoji: charts and PDFs use fonts without emoji, and a ticked
+    button's state is said in words around it."""
+    return _EDGE_SYMBOLS.sub("", label).strip()
+
+
 _TAG = re.compile(r"<[^>]+>")
 _LINK = re.compile(r'<a href="([^"]+)">(.*?)</a>')
 

@@ -12,12 +12,11 @@ import html
 from bot import callbacks as cb
 from bot.diary.replies import MORNING_CHOICES, WEEKDAYS
 from bot.diary.service import DiarySettings
-from bot.diary.words import plain_label
 from bot.knowledge.schema import Content, Messages
-from bot.reminders.replies import TIME_CHOICES
+from bot.reminders.replies import TIME_CHOICES, switch
 from bot.reminders.schedule import format_minute
 from bot.reminders.service import ReminderSettings
-from bot.replies import Button, Reply, button_rows
+from bot.replies import Button, Reply, button_rows, plain_label
 from bot.storage.models import Status
 from bot.understanding import Intent
 
@@ -101,13 +100,7 @@ class SettingsReplies:
         rows = list(button_rows(times, 4))
         if reminder is not None and reminder.status != Status.stopped:
             toggles = [
-                _b(
-                    _fill(
-                        self.labels.measure_on if not chosen or m.id in chosen else self.labels.measure_off,
-                        label=plain_label(m.label),
-                    ),
-                    cb.SettingsMeasure(m.id),
-                )
+                _b(switch(self.labels, plain_label(m.label), not chosen or m.id in chosen), cb.SettingsMeasure(m.id))
                 for m in self.tips.measures
             ]
             rows += button_rows(toggles, 2)

@@ -92,10 +92,10 @@ async def test_sigkill_before_the_minute_still_delivers_exactly_one_tip(bot_api:
         tip = (await bot_api.wait_for(count=2, timeout=30))[1]
         assert tip["text"].startswith("🌙")
         assert [label for label, _ in buttons(tip)] == [
-            "✅ Done",
-            "⏰ Snooze 30 min",
-            "🌙 Skip tonight",
-            "🛑 Stop reminders",
+            "Done ✅",
+            "Snooze 30 min ⏰",
+            "Skip tonight 🌙",
+            "Stop reminders 🛑",
         ]
     finally:
         await _kill(second)  # and once more, right after sending

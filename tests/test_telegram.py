@@ -218,3 +218,17 @@ async def test_short_follow_ups_are_read_with_the_previous_question(running_bot,
     clock.advance(hours=2)  # long after, the same fragment is read on its own: nothing to go on
     await bot_api.push_text("how hot")
     assert "can't help" in (await bot_api.wait_for(count=6))[5]["text"]
+
+
+async def test_a_long_reply_is_split_at_paragraphs_with_the_buttons_under_the_last_piece(running_bot, bot_api):
+    from bot.replies import Button, Reply
+    from bot.tg.handlers import send_to
+    from bot.understanding import Intent
+
+    paragraphs = [f"<b>Part {n}</b> " + "restless legs " * 100 for n in range(6)]  # ~1,400 characters each
+    reply = Reply(Intent.topic, "\n\n".join(paragraphs), None, ((Button("Topics ☰", "m"),),))
+    await send_to(running_bot.bot, 42, reply)
+    pieces = bot_api.sent("sendMessage")
+    assert len(pieces) == 3 and all(len(p["text"]) <= 4096 for p in pieces)
+    assert all(p["text"].startswith("<b>Part ") and p["text"].endswith("legs ") for p in pieces)  # whole paragraphs
+    assert [buttons(p) for p in pieces] == [[], [], [("Topics ☰", "m")]]

@@ -4,7 +4,9 @@ It speaks the real HTTP protocol that python-telegram-bot uses, so the bot under
 unmodified: point TELEGRAM_API_URL (or ApplicationBuilder.base_url) at `base_url`. Tests feed
 updates in with `push_*` and read what the bot sent from `calls` (every attempt), `started`
 (requests as they arrive, still in flight while `latency` holds them) and `delivered` (what
-Telegram accepted).
+Telegram accepted). `push_inline_query` is someone typing "@bot ..." in any chat. The bot's
+profile (get/setMyDescription, -ShortDescription, -Commands per scope and language) is kept
+like Telegram keeps it, in `descriptions`, `short_descriptions` and `commands`.
 
 Faults are injected on demand, because delivery code is only as good as its worst day:
 `latency` (every call answers later), `outage()` (the port refuses connections), `slow_answers`

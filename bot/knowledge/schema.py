@@ -212,6 +212,7 @@ class DiaryTexts(_Strict):
     meds_cleared: str
     stale: str
     private_only: str
+    from_tip: str = Field(max_length=200)  # a toast
     measure_names: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("*")
@@ -241,8 +242,55 @@ class SettingsTexts(_Strict):
         return check_html(value.strip())
 
 
-class ButtonLabels(_Strict):
-    """The bot's own button labels: plain text, words first and an emoji after if any."""
+class _Labels(_Strict):
+    """Button labels: plain text, words first and an emoji after if any, because a screen
+    reader reads the emoji's name first ("bathtub, Warm bath")."""
+
+    @field_validator("*")
+    @classmethod
+    def _words_first(cls, value: object) -> object:
+        if isinstance(value, str) and value and not (value[0].isalnum() or value[0] == "{"):
+            raise ValueError("a label starts with a word (screen readers read it first); put an emoji after it")
+        return value
+
+
+class ReminderButtons(_Labels):
+    """Labels of the reminder buttons."""
+
+    set_up: str = Field(max_length=40)
+    change_time: str = Field(max_length=40)
+    change_zone: str = Field(max_length=40)
+    pause: str = Field(max_length=40)
+    resume: str = Field(max_length=40)
+    skip_tonight: str = Field(max_length=40)
+    choose_tips: str = Field(max_length=40)
+    stop: str = Field(max_length=40)
+    back: str = Field(max_length=40)
+    done: str = Field(max_length=40)
+    snooze: str = Field(max_length=40)
+    delete_all: str = Field(max_length=40)
+    keep: str = Field(max_length=40)
+    share_location: str = Field(max_length=40)
+
+
+class DiaryButtons(_Labels):
+    """Labels of the diary buttons."""
+
+    skip: str = Field(max_length=40)
+    done: str = Field(max_length=40)
+    check_in: str = Field(max_length=40)
+    off: str = Field(max_length=40)
+    nights_14: str = Field(max_length=40)
+    nights_30: str = Field(max_length=40)
+    report_30: str = Field(max_length=40)
+    report_90: str = Field(max_length=40)
+    remove_last: str = Field(max_length=40)
+    undo: str = Field(max_length=40)
+    clear: str = Field(max_length=40)
+
+
+class ButtonLabels(_Labels):
+    """The bot's own button labels."""
 
     topics: str = Field(max_length=40)
     all_topics: str = Field(max_length=40)
@@ -263,13 +311,23 @@ class ButtonLabels(_Strict):
     my_data: str = Field(max_length=40)
     forget: str = Field(max_length=40)
     open_in_bot: str = Field(max_length=40)
+    ticked: str = Field(max_length=40)
+    unticked: str = Field(max_length=40)
+    chosen: str = Field(max_length=40)
+    from_tip: str = Field(max_length=40)
+    reminders: ReminderButtons
+    diary: DiaryButtons
 
-    @field_validator("*")
-    @classmethod
-    def _words_first(cls, value: str) -> str:
-        if value and not (value[0].isalnum() or value[0] == "{"):
-            raise ValueError("a label starts with a word (screen readers read it first); put an emoji after it")
-        return value
+
+class NoticeTexts(_Strict):
+    """Short texts of the adapter: pointers to the private chat and toasts."""
+
+    private_only: str
+    private_only_toast: str = Field(max_length=200)
+    inline_toast: str = Field(max_length=200)
+    forget_expired: str
+    nothing_changed: str
+    zone_placeholder: str = Field(max_length=64)
 
 
 class InlineTexts(_Strict):
@@ -339,6 +397,7 @@ class Messages(_Strict):
     settings: SettingsTexts
     buttons: ButtonLabels
     unknown_link: str
+    notices: NoticeTexts
     inline: InlineTexts
     profile: Profile
 
@@ -361,6 +420,11 @@ class Measure(_Strict):
 
     id: str = Field(pattern=TOPIC_ID.pattern, max_length=20)
     label: str = Field(min_length=3, max_length=30)
+
+    @field_validator("label")
+    @classmethod
+    def _words_first(cls, value: str) -> str:
+        return _Labels._words_first(value)  # type: ignore[return-value]
 
 
 class Tip(_Strict):

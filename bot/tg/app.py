@@ -179,7 +179,7 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         sessions = session_factory(engine)
         interactive = create_engine(settings.database, interactive=True)  # what users wait on
         user_sessions = session_factory(interactive)
-        replies = ReminderReplies(content)
+        replies = ReminderReplies(content)  # scheduled sends speak English for now
         data = application.bot_data
         data["engine"] = engine
         data["interactive_engine"] = interactive
@@ -198,11 +198,14 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
                 clock=clock,
                 fallback=data["flood"],
             )
-        data["reminder_replies"] = replies
+        data["reminder_replies"] = {
+            code: ReminderReplies(content, content.messages_in(code)) for code in content.languages
+        }
         diary = data["diary"] = DiaryService(
             sessions, _sealer(settings), content.tips, clock, retention_days=settings.diary_retention_days
         )
-        diary_replies = data["diary_replies"] = DiaryReplies(content)
+        diary_replies = DiaryReplies(content)  # scheduled sends speak English for now
+        data["diary_replies"] = {code: DiaryReplies(content, content.messages_in(code)) for code in content.languages}
         renderer = data["renderer"] = Renderer()
         diary_sends = diary_handlers.DiaryDeliveries(
             application.bot, diary, diary_replies, renderer, read_timeout=settings.reminder_read_timeout_seconds

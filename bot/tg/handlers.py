@@ -23,11 +23,6 @@ from bot.understanding import Intent
 
 log = logging.getLogger(__name__)
 
-# The adapter's own few words (content/messages.yaml has no entries for them yet).
-PRIVATE_ONLY = "Reminders and your data stay between us: send me that in a private chat."
-PRIVATE_ONLY_TOAST = "This works only in a private chat with me."
-INLINE_TOAST = "Open a private chat with me to use this button."
-
 
 def responder_of(context: ContextTypes.DEFAULT_TYPE) -> Responder:
     return context.bot_data["responder"]
@@ -154,9 +149,10 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     text = addressed_text(update, context)
     if text is None:
         return
-    reply = (await responder_for(update, context)).answer(text)
+    responder = await responder_for(update, context)
+    reply = responder.answer(text)
     if reply.intent is Intent.reminders:
-        reply = Reply(Intent.reminders, PRIVATE_ONLY)
+        reply = Reply(Intent.reminders, responder.messages.notices.private_only)
     await answer(update, context, reply)
 
 

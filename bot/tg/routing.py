@@ -103,10 +103,10 @@ async def on_button(update: Update, context: Context) -> None:
     query = update.callback_query
     pressed = cb.decode(query.data)
     if query.message is None:  # under an inline message: no chat to answer in
-        await query.answer(handlers.INLINE_TOAST)
+        await query.answer((await responder_for(update, context)).messages.notices.inline_toast)
         return
     if pressed.private_only and query.message.chat.type != ChatType.PRIVATE:
-        await query.answer(handlers.PRIVATE_ONLY_TOAST)
+        await query.answer((await responder_for(update, context)).messages.notices.private_only_toast)
         return
     await query.answer()
     await BUTTONS[type(pressed)](update, context, pressed)
@@ -156,7 +156,8 @@ def _private_only(callback: CommandCallback) -> CommandCallback:
         if chat is not None and chat.type == ChatType.PRIVATE:
             await callback(update, context)
         elif chat is not None:
-            await handlers.send(update.effective_message, Reply(Intent.reminders, handlers.PRIVATE_ONLY))
+            notices = (await responder_for(update, context)).messages.notices
+            await handlers.send(update.effective_message, Reply(Intent.reminders, notices.private_only))
 
     guarded.__name__ = guarded.__qualname__ = f"private_only_{callback.__name__}"
     return guarded
