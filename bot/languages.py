@@ -41,7 +41,10 @@ class Languages:
         self.clock = clock
 
     async def chosen(self, chat_id: int) -> str | None:
-        """The stored choice, if any and still offered; None on a slow or failing database."""
+        """The stored choice, if any and still offered; None on a slow or failing database.
+        With English alone there is nothing to choose, and nothing is read."""
+        if len(self.available) == 1:
+            return None
         try:
             async with asyncio.timeout(READ_SECONDS), self.sessions() as session:
                 row = await session.get(ChatPreference, chat_id)
@@ -49,6 +52,11 @@ class Languages:
             log.warning("language choice unreadable (%s); using the Telegram language", type(exc).__name__)
             return None
         return row.language if row is not None and row.language in self.available else None
+
+    async def of_chat(self, chat_id: int) -> str:
+        """For messages the bot sends on its own (no update, so no Telegram language): the choice
+        made in /settings, else English."""
+        return await self.chosen(chat_id) or ENGLISH
 
     async def of(self, chat_id: int, language_code: str | None) -> str:
         return await self.chosen(chat_id) or from_telegram(language_code, self.available)

@@ -30,7 +30,7 @@ async def test_a_user_talks_to_the_real_bot_process(bot_api: FakeBotApi, tmp_pat
         assert "Pumpkin seeds" in answer["text"]
 
         await bot_api.push_callback("t:doses")
-        pressed = (await bot_api.wait_for("sendMessage", count=3))[2]
+        [pressed] = await bot_api.wait_for("editMessageText")  # the pressed message shows the topic
         assert "350 mg" in pressed["text"]
     finally:
         process.send_signal(signal.SIGINT)

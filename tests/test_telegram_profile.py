@@ -84,3 +84,17 @@ async def test_the_telegram_language_picks_the_catalogue_and_settings_changes_it
         assert await application.bot_data["languages"].chosen(42) == "en"  # stored, beats Telegram's
         await bot_api.push_text("/start", user=german)
         assert (await bot_api.wait_for(count=3))[2]["text"].startswith("Hi, Jan!")
+
+
+async def test_messages_the_bot_sends_on_its_own_follow_the_choice_in_settings(
+    bot_api: FakeBotApi, bilingual, clock, tmp_path
+):
+    async with serving(bot_api, bilingual, clock, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}") as application:
+        await bot_api.push_callback("g:l:de", message_id=900)  # an English-speaking app, German chosen
+        await bot_api.push_text("/remind 20:00 UTC")
+        await bot_api.wait_for()
+        clock.advance(hours=2)
+        await application.bot_data["dispatcher"].tick()
+        tip = (await bot_api.wait_for(count=2))[1]
+        assert ("Erledigt ✅", next(d for _, d in buttons(tip) if d.startswith("r:d:"))) in buttons(tip)
+        assert ("Stop reminders 🛑", "r:stop") in buttons(tip)  # a label German lacks stays English

@@ -179,7 +179,6 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         sessions = session_factory(engine)
         interactive = create_engine(settings.database, interactive=True)  # what users wait on
         user_sessions = session_factory(interactive)
-        replies = ReminderReplies(content)  # scheduled sends speak English for now
         data = application.bot_data
         data["engine"] = engine
         data["interactive_engine"] = interactive
@@ -189,7 +188,7 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         data["zones_warm"] = asyncio.get_running_loop().run_in_executor(None, data["zones"].warm)
         data["reminders"] = ReminderService(user_sessions, content.tips, clock)
         data["chat_states"] = ChatStates(user_sessions, clock)
-        data["languages"] = Languages(user_sessions, content.languages, clock)
+        languages = data["languages"] = Languages(user_sessions, content.languages, clock)
         if not is_sqlite(settings.database):  # several processes may share it: so does the limit
             data["flood"] = SharedFloodGuard(
                 user_sessions,
@@ -198,22 +197,30 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
                 clock=clock,
                 fallback=data["flood"],
             )
-        data["reminder_replies"] = {
+        replies = data["reminder_replies"] = {
             code: ReminderReplies(content, content.messages_in(code)) for code in content.languages
         }
         diary = data["diary"] = DiaryService(
             sessions, _sealer(settings), content.tips, clock, retention_days=settings.diary_retention_days
         )
-        diary_replies = DiaryReplies(content)  # scheduled sends speak English for now
-        data["diary_replies"] = {code: DiaryReplies(content, content.messages_in(code)) for code in content.languages}
+        diary_replies = data["diary_replies"] = {
+            code: DiaryReplies(content, content.messages_in(code)) for code in content.languages
+        }
         renderer = data["renderer"] = Renderer()
         diary_sends = diary_handlers.DiaryDeliveries(
-            application.bot, diary, diary_replies, renderer, read_timeout=settings.reminder_read_timeout_seconds
+            application.bot,
+            diary,
+            diary_replies,
+            renderer,
+            languages.of_chat,
+            read_timeout=settings.reminder_read_timeout_seconds,
         )
         dispatcher = data["dispatcher"] = Dispatcher(
             sessions,
             content.tips,
-            TelegramSender(application.bot, replies, read_timeout=settings.reminder_read_timeout_seconds),
+            TelegramSender(
+                application.bot, replies, languages.of_chat, read_timeout=settings.reminder_read_timeout_seconds
+            ),
             clock=clock,
             grace=timedelta(minutes=settings.reminder_grace_minutes),
             concurrency=max(8, min(64, int(settings.send_rate / 4))),

@@ -7,7 +7,7 @@ Renderer's thread, never on the event loop.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from enum import StrEnum
 
@@ -27,6 +27,7 @@ from bot.diary.replies import DiaryReplies
 from bot.diary.report import ReportData
 from bot.diary.service import DiaryService
 from bot.diary.words import summary_sentences, weekly_lines
+from bot.knowledge.schema import ENGLISH
 from bot.reminders.dispatcher import Outcome
 from bot.reminders.requests import parse_time
 from bot.reminders.schedule import local_date
@@ -409,18 +410,31 @@ async def diary_button(update: Update, context: Context) -> None:
 
 
 class DiaryDeliveries:
-    """What the dispatcher sends for the diary kinds; each returns the send's Outcome."""
+    """What the dispatcher sends for the diary kinds, each in the language its chat chose in
+    /settings (else English); each returns the send's Outcome."""
 
     def __init__(
-        self, bot: Bot, diary: DiaryService, texts: DiaryReplies, renderer: Renderer, read_timeout: float = READ_TIMEOUT
+        self,
+        bot: Bot,
+        diary: DiaryService,
+        texts: Mapping[str, DiaryReplies],
+        renderer: Renderer,
+        language_of: Callable[[int], Awaitable[str]] | None = None,
+        read_timeout: float = READ_TIMEOUT,
     ) -> None:
-        self.bot, self.diary, self.texts, self.renderer = bot, diary, texts, renderer
+        self.bot, self.diary, self.renderer = bot, diary, renderer
+        self.all_texts, self.language_of = texts, language_of
         self.read_timeout = read_timeout
 
+    async def _texts(self, chat_id: int) -> DiaryReplies:
+        language = await self.language_of(chat_id) if self.language_of else ENGLISH
+        return self.all_texts.get(language, self.all_texts[ENGLISH])
+
     async def checkin(self, delivery: Delivery) -> Outcome:
+        texts = await self._texts(delivery.chat_id)
         zone = await self.diary.zone(delivery.chat_id)
         night = await self.diary.night(delivery.chat_id, night_of(delivery.slot_at, zone))
-        reply = self.texts.ask_score(night)
+        reply = texts.ask_score(night)
         return await attempt(
             self.bot.send_message(
                 delivery.chat_id, reply.html, reply_markup=keyboard(reply), read_timeout=self.read_timeout
@@ -428,13 +442,14 @@ class DiaryDeliveries:
         )
 
     async def weekly(self, delivery: Delivery) -> Outcome:
+        texts = await self._texts(delivery.chat_id)
         zone = await self.diary.zone(delivery.chat_id)
         last = night_of(delivery.slot_at, zone)
         nights = await self.diary.nights(delivery.chat_id, last - timedelta(days=13), last)
-        caption = self.texts.weekly_caption(weekly_lines(nights[7:], nights[:7]))
+        caption = texts.weekly_caption(weekly_lines(nights[7:], nights[:7]))
         if not any(n.noted for n in nights[7:]):
             return await attempt(self.bot.send_message(delivery.chat_id, caption, read_timeout=self.read_timeout))
-        png = await self.renderer.chart(nights, self.texts.names)
+        png = await self.renderer.chart(nights, texts.names)
         return await attempt(
             self.bot.send_photo(
                 delivery.chat_id,
