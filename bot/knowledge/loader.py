@@ -300,8 +300,7 @@ def missing_keys(english: Any, local: Any, prefix: str = "") -> list[str]:
     local = local if isinstance(local, dict) else {}
     found: list[str] = []
     for key, value in english.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
-        found += missing_keys(value, local.get(key), name) if key in local else [name]
+        found += missing_keys(value, local.get(key), f"{prefix}.{key}" if prefix else str(key))
     return found
 
 
