@@ -44,7 +44,9 @@ class InlineAnswers:
         topic = content.topics[topic_id]
         header = messages.sources_header.strip().replace("{title}", html.escape(topic.title))
         links = [f'• <a href="{html.escape(s.url, quote=True)}">{html.escape(s.name)}</a>' for s in topic.sources]
-        body = "\n\n".join([topic_html(content, topic), "\n".join([header, *links]), messages.disclaimer.strip()])
+        body = "\n\n".join(
+            [topic_html(content, topic, messages), "\n".join([header, *links]), messages.disclaimer.strip()]
+        )
         return Shareable(topic.id, topic.title, _describe(topic.answer), body, topic.id)
 
     def for_query(self, query: str) -> list[Shareable]:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.knowledge.schema import ENGLISH, Content, Topic
+from bot.knowledge.schema import ENGLISH, Content, Messages, Topic
 from bot.understanding import Classifier, Context, Intent, Interpretation
 from bot.understanding.classifier import MAX_READ_CHARS
 
@@ -92,9 +92,9 @@ class Reply:
         return f"{self.text}\n{labels}"
 
 
-def topic_html(content: Content, topic: Topic) -> str:
+def topic_html(content: Content, topic: Topic, messages: Messages | None = None) -> str:
     """A topic as sent: title, answer, and one line with the evidence (and the supplement note)."""
-    messages = content.messages
+    messages = messages or content.messages
     evidence = f"<i>{html.escape(messages.evidence_labels[topic.evidence])}</i>"
     note = f" {messages.supplement_note.strip()}" if topic.supplement else ""
     return "\n\n".join([f"<b>{html.escape(topic.title)}</b>", topic.answer.strip(), evidence + note])
@@ -113,6 +113,7 @@ class Responder:
         self.language = language if language in content.locales else ENGLISH
         self.classifier = classifier or Classifier(content)
         self._others: dict[str, Responder] = {self.language: self}
+        self._urgent_marks = [to_plain(r.reply).splitlines()[0][:60] for r in content.safety.rules]
 
     def in_language(self, language: str) -> Responder:
         """The same behaviour with the texts of `language` (English where it has none); the
@@ -148,7 +149,7 @@ class Responder:
         buttons = [(Button(self.messages.buttons.sources, show_sources(topic.id)),)]
         buttons += list(button_rows([Button(t.title, show_topic(t.id)) for t in related]))
         buttons.append((self.all_topics_button,))
-        return Reply(Intent.topic, topic_html(self.content, topic), topic.id, tuple(buttons))
+        return Reply(Intent.topic, topic_html(self.content, topic, self.messages), topic.id, tuple(buttons))
 
     def sources_reply(self, topic_id: str) -> Reply | None:
         topic = self.content.topics.get(topic_id)
@@ -195,6 +196,11 @@ class Responder:
         )
 
     # -- free text -------------------------------------------------------------------------
+
+    def holds_urgent_care(self, shown_text: str) -> bool:
+        """Whether a message as Telegram shows it (plain text) carries urgent-care advice: such a
+        message is never edited into something else, whatever button under it is pressed."""
+        return any(mark in shown_text for mark in self._urgent_marks)
 
     def urgent_reply(self, rule_id: str | None) -> Reply:
         """A safety rule's urgent-care text and nothing else that could distract."""

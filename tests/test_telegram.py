@@ -232,3 +232,13 @@ async def test_a_long_reply_is_split_at_paragraphs_with_the_buttons_under_the_la
     assert len(pieces) == 3 and all(len(p["text"]) <= 4096 for p in pieces)
     assert all(p["text"].startswith("<b>Part ") and p["text"].endswith("legs ") for p in pieces)  # whole paragraphs
     assert [buttons(p) for p in pieces] == [[], [], [("Topics ☰", "m")]]
+
+
+async def test_a_button_under_urgent_care_advice_never_edits_it_away(running_bot, bot_api, content):
+    from bot.replies import to_plain
+
+    urgent = to_plain(content.safety.rules[0].reply)  # the advice as Telegram shows it, tags gone
+    await bot_api.push_callback("s:magnesium-rls", text=f"{urgent}\n\nIf nothing like that is happening now...")
+    [sources] = await bot_api.wait_for()
+    assert "Evidence: limited" in sources["text"]
+    assert bot_api.sent("editMessageText") == []  # the advice stays in the chat; the sources come below

@@ -232,9 +232,11 @@ class FakeBotApi:
         chat: dict[str, Any] | None = None,
         user: dict[str, Any] | None = None,
         inline: bool = False,
+        text: str = "menu",
     ) -> dict[str, Any]:
-        """A button press: under a bot message in `chat` (a private chat by default), or under an
-        inline message (no chat at all). `data` None is a press without data, like a game button."""
+        """A button press: under a bot message in `chat` (a private chat by default) that shows
+        `text`, or under an inline message (no chat at all). `data` None is a press without data,
+        like a game button."""
         query: dict[str, Any] = {
             "id": str(next(self._message_ids)),
             "from": user or self.user(chat_id),
@@ -249,7 +251,7 @@ class FakeBotApi:
                 "message_id": message_id or next(self._message_ids),
                 "date": int(time.time()),
                 "chat": chat or self.private_chat(chat_id),
-                "text": "menu",
+                "text": text,
                 "from": {"id": BOT_ID, "is_bot": True, "first_name": "RLS"},
             }
         return query

@@ -171,13 +171,16 @@ async def non_text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 # Browsing edits the pressed message: a topic, its Sources, Back and the menu take turns in one
 # message instead of filling the chat with keyboards. A stale topic gets a new message, so the
-# answer it was under stays readable.
+# answer it was under stays readable, and so does a tap under urgent-care advice, which must
+# stay in the chat.
 
 
 async def _show(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply | None) -> None:
-    if reply is None:
-        stale = (await responder_for(update, context)).stale_button_reply()
-        await send_to(context.bot, update.effective_chat.id, stale)
+    responder = await responder_for(update, context)
+    pressed = update.callback_query.message if update.callback_query else None
+    shown = getattr(pressed, "text", None) or ""
+    if reply is None or responder.holds_urgent_care(shown):
+        await send_to(context.bot, update.effective_chat.id, reply or responder.stale_button_reply())
         return
     await edit_or_send(update, context, reply)
 

@@ -7,6 +7,7 @@ bot.languages); with English alone no update waits on the database for it.
 from __future__ import annotations
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.knowledge.schema import ENGLISH
@@ -27,7 +28,7 @@ async def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
     user, chat = update.effective_user, update.effective_chat
     code = user.language_code if user is not None else None
     languages: Languages | None = context.bot_data.get("languages")
-    if chat is None or languages is None:
+    if chat is None or chat.type != ChatType.PRIVATE or languages is None:  # a choice is a private chat's
         return from_telegram(code, available)
     return await languages.of(chat.id, code)
 
