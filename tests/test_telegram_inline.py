@@ -31,7 +31,7 @@ async def test_a_danger_query_offers_only_the_urgent_care_text(running_bot, bot_
     await bot_api.push_inline_query("cant catch my breath after doubling my magnesium")
     [answer] = await bot_api.wait_for("answerInlineQuery")
     [only] = results(answer)
-    assert only["id"] == "urgent" and only["title"].startswith("🚨")
+    assert only["id"] == "urgent" and only["title"] == "Urgent: get help now 🚨"  # words first
     assert only["input_message_content"]["message_text"].startswith("🚨") and "reply_markup" not in only
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 import logging
 
 import pytest
+from telegram import Bot
 
 from bot.devtools.fake_bot_api import FakeBotApi
 from bot.knowledge.loader import with_locales
+from bot.tg.profile import sync_profile
 
 from .conftest import CONTENT_DIR, serving
 from .test_telegram import buttons
@@ -25,8 +27,7 @@ def bilingual(content):
 
 
 async def test_profile_is_set_from_content_and_only_when_it_changed(bot_api: FakeBotApi, content, clock, tmp_path):
-    database = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    async with serving(bot_api, content, clock, database):
+    async with serving(bot_api, content, clock, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"):
         pass
     profile = content.messages.profile
     assert bot_api.descriptions[""] == profile.description.strip()
@@ -37,15 +38,12 @@ async def test_profile_is_set_from_content_and_only_when_it_changed(bot_api: Fak
     assert groups == ["topics", "help", "privacy"]  # a short list in groups: nothing private there
     assert [len(bot_api.sent(m)) for m in PROFILE_SETS] == [1, 1, 2]
 
-    async with serving(bot_api, content, clock, database):  # a restart with the same texts
-        pass
-    assert [len(bot_api.sent(m)) for m in PROFILE_SETS] == [1, 1, 2]  # read, not written again
-    assert len(bot_api.sent("getMyDescription")) == 2
-
-    bot_api.descriptions[""] = "edited by hand in BotFather"
-    async with serving(bot_api, content, clock, database):
-        pass
-    assert [len(bot_api.sent(m)) for m in PROFILE_SETS] == [2, 1, 2]  # only the part that differed
+    async with Bot(bot_api.token, base_url=bot_api.base_url) as bot:  # what the next start does
+        assert await sync_profile(bot, content) == 0  # read, not written again
+        assert [len(bot_api.sent(m)) for m in PROFILE_SETS] == [1, 1, 2]
+        bot_api.descriptions[""] = "edited by hand in BotFather"
+        assert await sync_profile(bot, content) == 1  # only the part that differed
+    assert [len(bot_api.sent(m)) for m in PROFILE_SETS] == [2, 1, 2]
     assert bot_api.descriptions[""] == profile.description.strip()
 
 

@@ -7,8 +7,10 @@
 - Typed text in a private chat: a /remind waiting for an answer (its step is in the database)
   takes it through `STEPS`; otherwise it is a question. Danger is answered before the database is
   asked anything, and a database that does not answer in time only means "no flow".
-- Commands in `PRIVATE_COMMANDS` get a one-line pointer to the private chat when sent in a group;
-  group chatter reaches only the question handler, and only when addressed to the bot.
+- Commands in `PRIVATE_COMMANDS` (/settings among them) get a one-line pointer to the private
+  chat when sent in a group; group chatter reaches only the question handler, and only when
+  addressed to the bot.
+- Inline queries ("@bot magnesium foods" in any chat) go to bot.tg.inline.
 """
 
 from __future__ import annotations
