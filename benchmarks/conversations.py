@@ -323,7 +323,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 async def tip_done(user: User) -> None:
     tips = tips_of(user)
-    done = buttons(tips[-1]).get("✅ Done") if tips else None
+    done = buttons(tips[-1]).get("Done ✅") if tips else None
     if done is None:
         user.done["tip_done"] = False
         return

@@ -34,6 +34,7 @@ class Family(StrEnum):
     questions = "questions"
     reminders = "reminders"
     privacy = "privacy"
+    settings = "settings"
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,52 @@ class ForgetYes(Callback):
 class ForgetNo(Callback):
     prefix = "f:no"
     family = Family.privacy
+
+
+@dataclass(frozen=True)
+class OpenSettings(Callback):
+    """/settings' first page; every settings button edits that one message."""
+
+    prefix = "g"
+    family = Family.settings
+
+
+@dataclass(frozen=True)
+class SettingsPause(Callback):
+    """Pause evening reminders, or resume them if paused."""
+
+    prefix = "g:pause"
+    family = Family.settings
+
+
+@dataclass(frozen=True)
+class SettingsZone(Callback):
+    prefix = "g:zone"
+    family = Family.settings
+
+
+@dataclass(frozen=True)
+class SettingsMorningOff(Callback):
+    prefix = "g:amoff"
+    family = Family.settings
+
+
+@dataclass(frozen=True)
+class SettingsWeeklyOff(Callback):
+    prefix = "g:woff"
+    family = Family.settings
+
+
+@dataclass(frozen=True)
+class SettingsMyData(Callback):
+    prefix = "g:data"
+    family = Family.settings
+
+
+@dataclass(frozen=True)
+class SettingsForget(Callback):
+    prefix = "g:forget"
+    family = Family.settings
 
 
 # -- buttons with one value ---------------------------------------------------------------------
@@ -204,6 +251,67 @@ class TipSkip(_TipButton):
     prefix = "r:k"
 
 
+class Page(StrEnum):
+    reminders = "reminders"
+    diary = "diary"
+    language = "language"
+    privacy = "privacy"
+
+
+@dataclass(frozen=True)
+class SettingsPage(Callback):
+    prefix = "g:p"
+    family = Family.settings
+    page: Page
+
+    @classmethod
+    def parse(cls, value: str) -> Self | None:
+        return cls(Page(value)) if value in Page.__members__ else None
+
+
+@dataclass(frozen=True)
+class SettingsTime(PickTime):
+    """An evening reminder time picked in /settings (the reply edits the settings message)."""
+
+    prefix = "g:t"
+    family = Family.settings
+
+
+@dataclass(frozen=True)
+class SettingsMorning(PickTime):
+    prefix = "g:am"
+    family = Family.settings
+
+
+@dataclass(frozen=True)
+class SettingsWeekly(Callback):
+    prefix = "g:w"
+    family = Family.settings
+    day: int
+
+    @classmethod
+    def parse(cls, value: str) -> Self | None:
+        day = _number(value, 6)
+        return cls(day) if day is not None else None
+
+
+@dataclass(frozen=True)
+class SettingsMeasure(ToggleMeasure):
+    prefix = "g:m"
+    family = Family.settings
+
+
+@dataclass(frozen=True)
+class SettingsLanguage(Callback):
+    prefix = "g:l"
+    family = Family.settings
+    language: str
+
+    @classmethod
+    def parse(cls, value: str) -> Self | None:
+        return cls(value) if value.isascii() and value.isalpha() and value.islower() and len(value) <= 3 else None
+
+
 @dataclass(frozen=True)
 class Stale(Callback):
     """Data no current button sends: forged, from an old version, cut short, or missing."""
@@ -231,12 +339,36 @@ _PLAIN: dict[str, Callback] = {
         ShowSettings,
         ForgetYes,
         ForgetNo,
+        OpenSettings,
+        SettingsPause,
+        SettingsZone,
+        SettingsMorningOff,
+        SettingsWeeklyOff,
+        SettingsMyData,
+        SettingsForget,
     )
 }
-_VALUED: dict[str, type[_Topic | PickTime | ToggleMeasure | _TipButton]] = {
-    c.prefix: c for c in (ShowTopic, ShowSources, PickTime, ToggleMeasure, TipDone, TipSnooze, TipSkip)
+_VALUED: dict[
+    str, type[_Topic | PickTime | ToggleMeasure | _TipButton | SettingsPage | SettingsWeekly | SettingsLanguage]
+] = {
+    c.prefix: c
+    for c in (
+        ShowTopic,
+        ShowSources,
+        PickTime,
+        ToggleMeasure,
+        TipDone,
+        TipSnooze,
+        TipSkip,
+        SettingsPage,
+        SettingsTime,
+        SettingsMorning,
+        SettingsWeekly,
+        SettingsMeasure,
+        SettingsLanguage,
+    )
 }
-_FAMILY_OF_FIRST_PART = {"r": Family.reminders, "f": Family.privacy}
+_FAMILY_OF_FIRST_PART = {"r": Family.reminders, "f": Family.privacy, "g": Family.settings}
 
 
 def encode(callback: Callback) -> str:

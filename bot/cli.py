@@ -271,6 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Content OK: {len(content.topics)} topics, {len(content.safety.rules)} safety rules, "
             f"{len(content.tips.tips)} reminder tips."
         )
+        for language, missing in sorted(content.locale_gaps.items()):  # not an error: English fills in
+            listed = ", ".join(missing) if missing else "none"
+            print(f"Language {language}: {len(missing)} text(s) still in English: {listed}")
         if args.readability:
             _readability(content, sys.stdout)
         return 0

@@ -11,13 +11,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.knowledge.schema import Content, Topic
+from bot.knowledge.schema import ENGLISH, Content, Messages, Topic
 from bot.understanding import Classifier, Context, Intent, Interpretation
 from bot.understanding.classifier import MAX_READ_CHARS
 
 MENU_COLUMNS = 2
 RELAXING_TOPICS = ("lifestyle", "relief-now", "sleep-routine", "exercise", "caffeine-alcohol")
-SMALLTALK_WITH_MENU = {"greeting", "about-bot"}
+SMALLTALK_WITH_MENU = {"greeting", "about-bot"}  # these get a few suggested topics and "Topics"
+SUGGESTED_TOPICS = 3  # how many topics a greeting or a refusal suggests; /topics shows them all
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,15 @@ def parse_action(data: str) -> tuple[str, str | None]:
     return "unknown", None
 
 
+_EDGE_SYMBOLS = re.compile(r"^[^\w(]+|[^\w)]+$")
+
+
+def plain_label(label: str) -> str:
+    """A button label without its emoji: charts and PDFs use fonts without emoji, and a ticked
+    button's state is said in words around it."""
+    return _EDGE_SYMBOLS.sub("", label).strip()
+
+
 _TAG = re.compile(r"<[^>]+>")
 _LINK = re.compile(r'<a href="([^"]+)">(.*?)</a>')
 
@@ -82,12 +92,9 @@ class Reply:
         return f"{self.text}\n{labels}"
 
 
-TOPICS_BUTTON = Button("Topics ☰", SHOW_MENU)
-
-
-def topic_html(content: Content, topic: Topic) -> str:
+def topic_html(content: Content, topic: Topic, messages: Messages | None = None) -> str:
     """A topic as sent: title, answer, and one line with the evidence (and the supplement note)."""
-    messages = content.messages
+    messages = messages or content.messages
     evidence = f"<i>{html.escape(messages.evidence_labels[topic.evidence])}</i>"
     note = f" {messages.supplement_note.strip()}" if topic.supplement else ""
     return "\n\n".join([f"<b>{html.escape(topic.title)}</b>", topic.answer.strip(), evidence + note])
@@ -100,26 +107,49 @@ def button_rows(buttons: list[Button], columns: int = MENU_COLUMNS) -> tuple[tup
 class Responder:
     """The bot's whole conversational behaviour, usable from Telegram, the CLI or tests."""
 
-    def __init__(self, content: Content, classifier: Classifier | None = None) -> None:
+    def __init__(self, content: Content, classifier: Classifier | None = None, language: str | None = None) -> None:
         self.content = content
-        self.messages = content.messages
+        self.messages = content.messages_in(language)
+        self.language = language if language in content.locales else ENGLISH
         self.classifier = classifier or Classifier(content)
+        self._others: dict[str, Responder] = {self.language: self}
+        self._urgent_marks = [to_plain(r.reply).splitlines()[0][:60] for r in content.safety.rules]
+
+    def in_language(self, language: str) -> Responder:
+        """The same behaviour with the texts of `language` (English where it has none); the
+        classifier is shared, topic answers stay English until content has translations."""
+        if language not in self._others:
+            self._others[language] = Responder(self.content, self.classifier, language)
+            self._others[language]._others = self._others
+        return self._others[language]
 
     # -- building blocks -------------------------------------------------------------------
+
+    @property
+    def topics_button(self) -> Button:
+        return Button(self.messages.buttons.topics, SHOW_MENU)
+
+    @property
+    def all_topics_button(self) -> Button:
+        return Button(self.messages.buttons.all_topics, SHOW_MENU)
 
     def menu_buttons(self, topics: list[Topic] | None = None) -> tuple[tuple[Button, ...], ...]:
         chosen = topics if topics is not None else self.content.menu()
         return button_rows([Button(t.title, show_topic(t.id)) for t in chosen])
+
+    def short_menu(self) -> tuple[tuple[Button, ...], ...]:
+        """A few topics to start with and the way to all of them: not a whole menu per message."""
+        return (*self.menu_buttons(self.content.menu()[:SUGGESTED_TOPICS]), (self.topics_button,))
 
     def topic_reply(self, topic_id: str) -> Reply | None:
         topic = self.content.topics.get(topic_id)
         if topic is None:
             return None
         related = [self.content.topics[r] for r in topic.related]
-        buttons: list[tuple[Button, ...]] = [(Button("Sources 📚", show_sources(topic.id)),)]
+        buttons: list[tuple[Button, ...]] = [(Button(self.messages.buttons.sources, show_sources(topic.id)),)]
         buttons += list(button_rows([Button(t.title, show_topic(t.id)) for t in related]))
-        buttons.append((Button("All topics ☰", SHOW_MENU),))
-        return Reply(Intent.topic, topic_html(self.content, topic), topic.id, tuple(buttons))
+        buttons.append((self.all_topics_button,))
+        return Reply(Intent.topic, topic_html(self.content, topic, self.messages), topic.id, tuple(buttons))
 
     def sources_reply(self, topic_id: str) -> Reply | None:
         topic = self.content.topics.get(topic_id)
@@ -129,19 +159,24 @@ class Responder:
         lines = [header, html.escape(self.messages.evidence_labels[topic.evidence]), ""]
         for source in topic.sources:
             lines.append(f'• <a href="{html.escape(source.url, quote=True)}">{html.escape(source.name)}</a>')
-        buttons = ((Button(f"Back to {topic.title} ↩", show_topic(topic.id)), Button("All topics ☰", SHOW_MENU)),)
+        back = self.messages.buttons.back_to.replace("{title}", topic.title)
+        buttons = ((Button(back, show_topic(topic.id)), self.all_topics_button),)
         return Reply(Intent.topic, "\n".join(lines), topic.id, buttons)
 
     def menu_reply(self) -> Reply:
         return Reply(Intent.smalltalk, self.messages.topics_header.strip(), None, self.menu_buttons())
 
-    def welcome_reply(self, first_name: str | None = None) -> Reply:
+    def welcome_reply(self, first_name: str | None = None, *, menu: bool = True, unknown_link: bool = False) -> Reply:
+        """The welcome with the whole topic menu; without it when a deep link's topic follows,
+        with a line about the link when the link named no topic."""
         name = f", {html.escape(first_name)}" if first_name else ""
-        text = self.messages.welcome.strip().replace("{name}", name)
-        return Reply(Intent.smalltalk, f"{text}\n\n{self.messages.disclaimer.strip()}", None, self.menu_buttons())
+        parts = [self.messages.welcome.strip().replace("{name}", name), self.messages.disclaimer.strip()]
+        if unknown_link:
+            parts.append(self.messages.unknown_link.strip())
+        return Reply(Intent.smalltalk, "\n\n".join(parts), None, self.menu_buttons() if menu else ())
 
     def help_reply(self) -> Reply:
-        return Reply(Intent.smalltalk, self.messages.help.strip(), None, ((Button("All topics ☰", SHOW_MENU),),))
+        return Reply(Intent.smalltalk, self.messages.help.strip(), None, ((self.all_topics_button,),))
 
     def privacy_reply(self) -> Reply:
         return Reply(Intent.smalltalk, self.messages.privacy.strip())
@@ -155,14 +190,20 @@ class Responder:
     def stale_button_reply(self) -> Reply:
         return Reply(
             Intent.out_of_scope,
-            "That button is out of date. Here are the topics I know now:",
+            self.messages.stale_button.strip(),
             None,
-            self.menu_buttons(),
+            self.short_menu(),
         )
 
     # -- free text -------------------------------------------------------------------------
 
-    def _emergency(self, rule_id: str | None) -> Reply:
+    def holds_urgent_care(self, shown_text: str) -> bool:
+        """Whether a message as Telegram shows it (plain text) carries urgent-care advice: such a
+        message is never edited into something else, whatever button under it is pressed."""
+        return any(mark in shown_text for mark in self._urgent_marks)
+
+    def urgent_reply(self, rule_id: str | None) -> Reply:
+        """A safety rule's urgent-care text and nothing else that could distract."""
         rule = next((r for r in self.content.safety.rules if r.id == rule_id), self.content.safety.rules[0])
         return Reply(Intent.emergency, rule.reply.strip(), rule=rule.id)  # nothing else that could distract
 
@@ -175,7 +216,7 @@ class Responder:
             options = [self.content.topics[t] for t in (found.topic, *found.alternatives) if t in self.content.topics]
             buttons = button_rows([Button(t.title, show_topic(t.id)) for t in options])
             clarify = self.messages.clarify.strip()
-            return Reply(Intent.topic, clarify, found.topic, (*buttons, (TOPICS_BUTTON,)), confident=False)
+            return Reply(Intent.topic, clarify, found.topic, (*buttons, (self.topics_button,)), confident=False)
         html_text, buttons = reply.html, reply.buttons
         if found.alternatives:
             others = [self.content.topics[t] for t in found.alternatives if t in self.content.topics]
@@ -186,13 +227,13 @@ class Responder:
         return Reply(Intent.topic, html_text, reply.topic, buttons, confident=found.confident)
 
     def _out_of_scope(self) -> Reply:
-        return Reply(Intent.out_of_scope, self.messages.out_of_scope.strip(), None, ((TOPICS_BUTTON,),))
+        return Reply(Intent.out_of_scope, self.messages.out_of_scope.strip(), None, ((self.topics_button,),))
 
     def for_interpretation(self, found: Interpretation) -> Reply:
         if found.intent is Intent.emergency and not found.caution:
-            return self._emergency(found.rule)
+            return self.urgent_reply(found.rule)
         if found.intent is Intent.emergency:  # danger was possible: urgent care first, then the answer
-            urgent = self._emergency(found.rule)
+            urgent = self.urgent_reply(found.rule)
             rest = self._answer(found) if found.topic else self._out_of_scope()
             body = f"{urgent.html}\n\n{self.messages.caution_divider.strip()}\n\n{rest.html}"
             return Reply(Intent.emergency, body, found.topic, rest.buttons, rule=urgent.rule)
@@ -201,7 +242,7 @@ class Responder:
         if found.intent is Intent.smalltalk:
             kind = next((k for k in self.content.smalltalk.kinds if k.id == found.rule), None)
             text = kind.reply.strip() if kind else self.messages.help.strip()
-            buttons = self.menu_buttons() if found.rule in SMALLTALK_WITH_MENU else ()
+            buttons = self.short_menu() if found.rule in SMALLTALK_WITH_MENU else ()
             return Reply(Intent.smalltalk, text, None, buttons)
         if found.intent is Intent.reminders:
             relaxing = [self.content.topics[t] for t in RELAXING_TOPICS if t in self.content.topics]
@@ -209,7 +250,7 @@ class Responder:
         if found.rule == "empty":
             return Reply(Intent.out_of_scope, self.messages.empty.strip(), None, ())
         if found.rule == "other-language":
-            return Reply(Intent.out_of_scope, self.messages.other_language.strip(), None, ((TOPICS_BUTTON,),))
+            return Reply(Intent.out_of_scope, self.messages.other_language.strip(), None, ((self.topics_button,),))
         return self._out_of_scope()
 
     def answer(self, message: str, context: Context | None = None, now: datetime | None = None) -> Reply:

@@ -10,8 +10,55 @@ from bot.reminders.replies import ReminderReplies
 from bot.replies import SHOW_MENU, show_sources, show_topic
 
 
+def diary_replies(content) -> list:
+    from datetime import date
+
+    from bot.diary.medicines import Medicines
+    from bot.diary.nights import Night, Onset
+    from bot.diary.replies import DiaryReplies
+
+    texts = DiaryReplies(content)
+    night = Night(date(2026, 11, 25), 4, Onset.nine_to_midnight, frozenset({"warmth", "mind"}), frozenset({"mind"}))
+    return [
+        texts.ask_score(night),
+        texts.ask_onset(night),
+        texts.ask_measures(night),
+        texts.saved(night, offer_morning=True),
+        texts.morning_pick("UTC"),
+        texts.weekly_pick("UTC"),
+        texts.empty(),
+        texts.meds_ask(Medicines(frozenset({"dopamine"}))),
+    ]
+
+
+def settings_pages(content, *reminders) -> list:
+    from bot.diary.service import DiarySettings
+    from bot.settings_view import SettingsReplies
+
+    pages = SettingsReplies(content, content.messages)
+    diary = DiarySettings(1, "UTC", 450, None, 6, None)
+    return [
+        pages.main(None, None, "en"),
+        *(pages.reminders(r) for r in (None, *reminders)),
+        pages.diary(diary, True),
+        pages.diary(None, False),
+        pages.language("en"),
+        pages.privacy(),
+    ]
+
+
 def all_buttons(content, responder) -> list[str]:
     """The data of every button the bot can show today."""
+    return [b.action for b in _every_button(content, responder)]
+
+
+def all_labels(content, responder) -> list[str]:
+    """Every label, the diary's too (its data has its own codec, bot.diary.actions)."""
+    diary = [b for reply in diary_replies(content) for row in reply.buttons for b in row]
+    return [b.label for b in [*_every_button(content, responder), *diary]]
+
+
+def _every_button(content, responder) -> list:
     replies = ReminderReplies(content)
     from bot.reminders.service import ReminderSettings
 
@@ -28,8 +75,15 @@ def all_buttons(content, responder) -> list[str]:
         responder.welcome_reply(),
         *(responder.topic_reply(t) for t in content.topics),
         *(responder.sources_reply(t) for t in content.topics),
+        *settings_pages(content, settings, paused),
     ]
-    return [b.action for reply in shown for row in reply.buttons for b in row]
+    return [b for reply in shown for row in reply.buttons for b in row]
+
+
+def test_every_button_label_starts_with_words_for_screen_readers(content, responder):
+    labels = [label for label in all_labels(content, responder)]
+    assert len(labels) > 100
+    assert [label for label in labels if not label[0].isalnum()] == []
 
 
 def test_every_button_the_bot_sends_decodes_to_a_live_button(content, responder):

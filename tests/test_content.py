@@ -144,3 +144,22 @@ def test_check_content_passes_on_the_shipped_content():
     result = subprocess.run([sys.executable, "-m", "bot", "check-content"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Content OK" in result.stdout
+
+
+def test_a_language_overlay_points_its_mistakes_at_its_own_file_and_line(content, tmp_path):
+    from bot.knowledge.loader import with_locales
+
+    folder = tmp_path / "locales" / "de"
+    folder.mkdir(parents=True)
+    (folder / "messages.yaml").write_text(
+        "language_name: Deutsch\nwelcom: Hallo\nbuttons:\n  topics: ☰ Themen\nhelp: <b>Hilfe\n", encoding="utf-8"
+    )
+    with pytest.raises(ContentError) as caught:
+        with_locales(content, tmp_path / "locales", CONTENT_DIR / "messages.yaml")
+    problems = [str(p) for p in caught.value.problems]
+    assert any(
+        p.endswith("messages.yaml:2: welcom: unknown field (check the spelling; see content/README.md)")
+        for p in problems
+    )
+    assert any("messages.yaml:4: buttons.topics: a label starts with a word" in p for p in problems)
+    assert any("messages.yaml:5: help: <b> is never closed" in p for p in problems)

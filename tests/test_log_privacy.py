@@ -54,7 +54,7 @@ async def _say(bot_api: FakeBotApi, count: int, **message) -> dict:
 async def test_debug_logs_of_a_whole_conversation_hold_nothing_private(bot_api: FakeBotApi, tmp_path):
     process = await _start(bot_api, tmp_path, "DEBUG")
     try:
-        await bot_api.wait_for("setMyCommands", timeout=60)
+        await bot_api.wait_for("getMyDescription", timeout=60)
         await _say(bot_api, 1, text="/start", entities=[{"type": "bot_command", "offset": 0, "length": 6}])
         answer = await _say(bot_api, 2, text="my xylophone legs crawl at night, what foods have magnesium")
         assert "Pumpkin seeds" in answer["text"]

@@ -20,7 +20,7 @@ from .test_telegram import buttons
 async def test_a_user_talks_to_the_real_bot_process(bot_api: FakeBotApi, tmp_path):
     process = await _start_bot(bot_api, tmp_path, 0, stderr=asyncio.subprocess.PIPE)
     try:
-        await bot_api.wait_for("setMyCommands", timeout=30)
+        await bot_api.wait_for("getMyDescription", timeout=30)
         await bot_api.push_text("/start")
         [welcome] = await bot_api.wait_for("sendMessage", timeout=10)
         assert ("Foods with magnesium", "t:foods") in buttons(welcome)
@@ -30,7 +30,7 @@ async def test_a_user_talks_to_the_real_bot_process(bot_api: FakeBotApi, tmp_pat
         assert "Pumpkin seeds" in answer["text"]
 
         await bot_api.push_callback("t:doses")
-        pressed = (await bot_api.wait_for("sendMessage", count=3))[2]
+        [pressed] = await bot_api.wait_for("editMessageText")  # the pressed message shows the topic
         assert "350 mg" in pressed["text"]
     finally:
         process.send_signal(signal.SIGINT)
@@ -78,7 +78,7 @@ async def test_sigkill_before_the_minute_still_delivers_exactly_one_tip(bot_api:
     due = (datetime.now(UTC) + timedelta(minutes=2)).replace(second=0, microsecond=0)
     first = await _start_bot(bot_api, tmp_path, 0)
     try:
-        await bot_api.wait_for("setMyCommands", timeout=30)
+        await bot_api.wait_for("getMyDescription", timeout=30)
         await bot_api.push_text(f"/remind {due:%H:%M} UTC")
         [confirmed] = await bot_api.wait_for(timeout=15)
         assert f"{due:%H:%M}" in confirmed["text"] and "UTC" in confirmed["text"]
@@ -92,17 +92,17 @@ async def test_sigkill_before_the_minute_still_delivers_exactly_one_tip(bot_api:
         tip = (await bot_api.wait_for(count=2, timeout=30))[1]
         assert tip["text"].startswith("🌙")
         assert [label for label, _ in buttons(tip)] == [
-            "✅ Done",
-            "⏰ Snooze 30 min",
-            "🌙 Skip tonight",
-            "🛑 Stop reminders",
+            "Done ✅",
+            "Snooze 30 min ⏰",
+            "Skip tonight 🌙",
+            "Stop reminders 🛑",
         ]
     finally:
         await _kill(second)  # and once more, right after sending
 
     third = await _start_bot(bot_api, tmp_path, past_due + 60)
     try:
-        await bot_api.wait_for("setMyCommands", count=3, timeout=30)
+        await bot_api.wait_for("getMyDescription", count=3, timeout=30)
         await bot_api.push_text("/reminders")
         settings = (await bot_api.wait_for(count=3, timeout=15))[2]
         assert "tomorrow at" in settings["text"]
@@ -119,7 +119,7 @@ async def test_sigkill_before_the_morning_check_in_still_asks_exactly_once(bot_a
     due = (datetime.now(UTC) + timedelta(minutes=2)).replace(second=0, microsecond=0)
     first = await _start_bot(bot_api, tmp_path, 0)
     try:
-        await bot_api.wait_for("setMyCommands", timeout=30)
+        await bot_api.wait_for("getMyDescription", timeout=30)
         await bot_api.push_text(f"/morning {due:%H:%M} UTC")
         [confirmed] = await bot_api.wait_for(timeout=15)
         assert f"{due:%H:%M}" in confirmed["text"] and "UTC" in confirmed["text"]
@@ -137,7 +137,7 @@ async def test_sigkill_before_the_morning_check_in_still_asks_exactly_once(bot_a
 
     third = await _start_bot(bot_api, tmp_path, past_due + 60)
     try:
-        await bot_api.wait_for("setMyCommands", count=3, timeout=30)
+        await bot_api.wait_for("getMyDescription", count=3, timeout=30)
         score = next(data for label, data in buttons(question) if label == "3")
         await bot_api.push_callback(score)
         [edited] = await bot_api.wait_for("editMessageText", timeout=15)

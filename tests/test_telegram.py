@@ -38,18 +38,61 @@ async def test_free_text_question_gets_the_right_answer_with_sources_button(runn
     assert "Evidence:" in answer["text"]  # the evidence level is shown under the answer
 
 
-async def test_pressing_a_topic_button_shows_that_topic(running_bot, bot_api):
-    await bot_api.push_callback("t:iron")
-    [answer] = await bot_api.wait_for("sendMessage")
-    assert "ferritin" in answer["text"].lower()
+async def test_pressing_a_topic_button_shows_that_topic_in_the_same_message(running_bot, bot_api):
+    await bot_api.push_callback("t:iron", message_id=300)
+    [answer] = await bot_api.wait_for("editMessageText")
+    assert "ferritin" in answer["text"].lower() and answer["message_id"] == 300
     assert len(bot_api.sent("answerCallbackQuery")) == 1
+    assert bot_api.sent("sendMessage") == []
 
 
 async def test_sources_button_lists_links_and_evidence_level(running_bot, bot_api):
     await bot_api.push_callback("s:magnesium-rls")
-    [sources] = await bot_api.wait_for("sendMessage")
+    [sources] = await bot_api.wait_for("editMessageText")
     assert "Evidence: limited" in sources["text"]
     assert '<a href="https://doi.org/10.1016/j.smrv.2019.101218">' in sources["text"]
+
+
+async def test_browsing_topics_sources_back_and_menu_edits_one_message(running_bot, bot_api):
+    await bot_api.push_text("/topics")
+    [menu] = await bot_api.wait_for()
+    assert len(buttons(menu)) > 20  # the whole menu, on /topics
+    taps = ["t:foods", "s:foods", "t:foods", "m"]
+    for count, data in enumerate(taps, 1):
+        await bot_api.push_callback(data, message_id=301)
+        await bot_api.wait_for("editMessageText", count=count)
+    topic, sources, back, menu_again = bot_api.sent("editMessageText")
+    assert ("Sources 📚", "s:foods") in buttons(topic)
+    assert ("Back to Foods with magnesium ↩", "t:foods") in buttons(sources)
+    assert back["text"] == topic["text"] and len(buttons(menu_again)) == len(buttons(menu))
+    assert {e["message_id"] for e in bot_api.sent("editMessageText")} == {301}
+    assert len(bot_api.sent("sendMessage")) == 1  # only /topics' own message
+
+
+async def test_greetings_and_refusals_offer_a_few_topics_not_the_whole_menu(running_bot, bot_api):
+    await bot_api.push_text("hello")
+    await bot_api.push_callback("t:no-such-topic")
+    greeting, stale = await bot_api.wait_for(count=2)
+    for reply in (greeting, stale):
+        assert 2 <= len(buttons(reply)) <= 4 and buttons(reply)[-1] == ("Topics ☰", "m")
+
+
+async def test_start_with_a_topic_payload_opens_that_topic_after_the_welcome(running_bot, bot_api):
+    await bot_api.push_text("/start iron")
+    welcome, topic = await bot_api.wait_for(count=2)
+    assert "not medical advice" in welcome["text"] and buttons(welcome) == []
+    assert "ferritin" in topic["text"].lower() and ("Sources 📚", "s:iron") in buttons(topic)
+
+
+async def test_start_with_an_unknown_payload_is_ignored_politely(running_bot, bot_api):
+    await bot_api.push_text("/start <b>nope</b>")
+    await bot_api.push_text("/start " + "x" * 64)
+    replies = await bot_api.wait_for(count=2)
+    for reply in replies:
+        assert "not medical advice" in reply["text"] and "topic I don't know" in reply["text"]
+        assert "nope" not in reply["text"] and "xxx" not in reply["text"]  # the payload is never echoed
+        assert len(buttons(reply)) > 20  # the whole menu instead
+    assert bot_api.sent("sendMessage")[2:] == []
 
 
 async def test_forged_or_stale_button_data_gets_the_menu_not_an_error(running_bot, bot_api):
@@ -175,3 +218,27 @@ async def test_short_follow_ups_are_read_with_the_previous_question(running_bot,
     clock.advance(hours=2)  # long after, the same fragment is read on its own: nothing to go on
     await bot_api.push_text("how hot")
     assert "can't help" in (await bot_api.wait_for(count=6))[5]["text"]
+
+
+async def test_a_long_reply_is_split_at_paragraphs_with_the_buttons_under_the_last_piece(running_bot, bot_api):
+    from bot.replies import Button, Reply
+    from bot.tg.handlers import send_to
+    from bot.understanding import Intent
+
+    paragraphs = [f"<b>Part {n}</b> " + "restless legs " * 100 for n in range(6)]  # ~1,400 characters each
+    reply = Reply(Intent.topic, "\n\n".join(paragraphs), None, ((Button("Topics ☰", "m"),),))
+    await send_to(running_bot.bot, 42, reply)
+    pieces = bot_api.sent("sendMessage")
+    assert len(pieces) == 3 and all(len(p["text"]) <= 4096 for p in pieces)
+    assert all(p["text"].startswith("<b>Part ") and p["text"].endswith("legs ") for p in pieces)  # whole paragraphs
+    assert [buttons(p) for p in pieces] == [[], [], [("Topics ☰", "m")]]
+
+
+async def test_a_button_under_urgent_care_advice_never_edits_it_away(running_bot, bot_api, content):
+    from bot.replies import to_plain
+
+    urgent = to_plain(content.safety.rules[0].reply)  # the advice as Telegram shows it, tags gone
+    await bot_api.push_callback("s:magnesium-rls", text=f"{urgent}\n\nIf nothing like that is happening now...")
+    [sources] = await bot_api.wait_for()
+    assert "Evidence: limited" in sources["text"]
+    assert bot_api.sent("editMessageText") == []  # the advice stays in the chat; the sources come below

@@ -66,12 +66,12 @@ async def test_every_step_edits_the_same_message_and_can_be_skipped(running_bot,
     assert ("9 pm-midnight", f"d:o:{NIGHT}:c") in buttons(onset)
     await bot_api.push_callback(f"d:o:{NIGHT}:c", message_id=7)
     measures = (await bot_api.wait_for("editMessageText", count=2))[1]
-    assert ("▫️ Warm bath", f"d:m:{NIGHT}:warmth") in buttons(measures)
+    assert ("Warm bath: no", f"d:m:{NIGHT}:warmth") in buttons(measures)
     await bot_api.push_callback(f"d:m:{NIGHT}:warmth", message_id=7)
     await bot_api.push_callback(f"d:m:{NIGHT}:stretching", message_id=7)
     toggled = (await bot_api.wait_for("editMessageReplyMarkup", count=2))[1]
-    assert ("✅ Warm bath", f"d:m:{NIGHT}:warmth") in buttons(toggled)
-    assert ("✅ Stretching", f"d:m:{NIGHT}:stretching") in buttons(toggled)
+    assert ("Warm bath: yes ✅", f"d:m:{NIGHT}:warmth") in buttons(toggled)
+    assert ("Stretching: yes ✅", f"d:m:{NIGHT}:stretching") in buttons(toggled)
     await bot_api.push_callback(f"d:f:{NIGHT}", message_id=7)
     saved = (await bot_api.wait_for("editMessageText", count=3))[2]
     assert "Saved for the night of Wed 25 Nov" in saved["text"]
@@ -90,7 +90,7 @@ async def test_tapping_again_changes_the_night(running_bot, bot_api):
     assert (await diary(running_bot).night(42, TONIGHT)).score == 2
     await bot_api.push_text("/checkin")
     [again] = await bot_api.wait_for()
-    assert ("✅2", f"d:s:{NIGHT}:2") in buttons(again)  # the current score is marked
+    assert ("2, chosen ✅", f"d:s:{NIGHT}:2") in buttons(again)  # the current score is marked
 
 
 async def test_the_evening_tips_done_is_already_ticked_as_tried(running_bot, bot_api, clock: FakeClock):
@@ -99,7 +99,7 @@ async def test_the_evening_tips_done_is_already_ticked_as_tried(running_bot, bot
     clock.advance(hours=2)
     await running_bot.bot_data["dispatcher"].tick()
     tip = (await bot_api.wait_for(count=2))[1]
-    await bot_api.push_callback(dict(buttons(tip))["✅ Done"])
+    await bot_api.push_callback(dict(buttons(tip))["Done ✅"])
     await bot_api.wait_for(count=3)
     clock.advance(hours=9)  # 07:00 the next morning: the check-in is about last night
     await bot_api.push_text("/checkin")
@@ -107,8 +107,8 @@ async def test_the_evening_tips_done_is_already_ticked_as_tried(running_bot, bot
     assert "Night of Wed 25 Nov" in question["text"]
     await bot_api.push_callback(f"d:k:{NIGHT}:o", message_id=9)
     measures = (await bot_api.wait_for("editMessageText"))[0]
-    ticked = [label for label, _ in buttons(measures) if label.endswith("(tip)")]
-    assert len(ticked) == 1 and ticked[0].startswith("✅")
+    ticked = [label for label, _ in buttons(measures) if "(tip)" in label]
+    assert len(ticked) == 1 and ticked[0].endswith(" (tip): yes ✅")  # ticked, in words
 
 
 async def test_diary_sends_a_real_png_and_says_the_numbers_in_words(running_bot, bot_api):
@@ -161,7 +161,7 @@ async def test_ferritin_is_checked_politely_and_kept(running_bot, bot_api):
     assert "only note ferritin in ng/mL" in unit["text"]
     assert "0 is outside the range" in out_of_range["text"]
     assert "ferritin <b>45 ng/mL</b>" in saved["text"] and "20 Nov 2026" in saved["text"]
-    assert ("Iron and RLS", "t:iron") in buttons(saved)
+    assert ("Iron and ferritin", "t:iron") in buttons(saved)  # the topic's own title
     assert "20 Nov 2026: 45 ng/mL" in listed["text"]
     assert [f.ng_ml for f in await diary(running_bot).ferritin(42)] == [45.0]
 
@@ -172,7 +172,7 @@ async def test_medicines_by_buttons_or_free_text(running_bot, bot_api):
     assert "don't give medicine advice" in ask["text"]
     await bot_api.push_callback("d:md:dopamine", message_id=3)
     [toggled] = await bot_api.wait_for("editMessageReplyMarkup")
-    assert ("✅ Dopamine agonist (pramipexole, ropinirole, rotigotine)", "d:md:dopamine") in buttons(toggled)
+    assert ("Dopamine agonist (pramipexole, ropinirole, rotigotine): yes ✅", "d:md:dopamine") in buttons(toggled)
     await bot_api.push_callback("d:md:done", message_id=3)
     [done] = await bot_api.wait_for("editMessageText")
     assert "Noted: Dopamine agonist" in done["text"]

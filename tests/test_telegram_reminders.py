@@ -64,7 +64,7 @@ async def test_one_message_setup_then_exactly_one_tip_with_its_buttons(running_b
     tip = replies[1]
     assert tip["text"].startswith("🌙")
     labels = [label for label, _ in buttons(tip)]
-    assert labels == ["✅ Done", "⏰ Snooze 30 min", "🌙 Skip tonight", "🛑 Stop reminders"]
+    assert labels == ["Done ✅", "Snooze 30 min ⏰", "Skip tonight 🌙", "Stop reminders 🛑"]  # words first
 
 
 async def test_snooze_done_and_skip_buttons(running_bot, bot_api, clock):
@@ -74,16 +74,16 @@ async def test_snooze_done_and_skip_buttons(running_bot, bot_api, clock):
     await tick(running_bot)
     tip = (await bot_api.wait_for(count=2))[1]
     actions = dict(buttons(tip))
-    await bot_api.push_callback(actions["⏰ Snooze 30 min"])
+    await bot_api.push_callback(actions["Snooze 30 min ⏰"])
     snoozed = (await bot_api.wait_for(count=3))[2]
     assert "20:30" in snoozed["text"]
     clock.advance(minutes=31)
     await tick(running_bot)
     again = (await bot_api.wait_for(count=4))[3]
     assert again["text"] == tip["text"]  # the same tip, once more
-    await bot_api.push_callback(dict(buttons(again))["✅ Done"])
+    await bot_api.push_callback(dict(buttons(again))["Done ✅"])
     assert "Well done" in (await bot_api.wait_for(count=5))[4]["text"]
-    await bot_api.push_callback(actions["🌙 Skip tonight"])
+    await bot_api.push_callback(actions["Skip tonight 🌙"])
     assert "nothing more tonight" in (await bot_api.wait_for(count=6))[5]["text"]
 
 
@@ -183,10 +183,10 @@ async def test_settings_pause_resume_and_choose_tips(running_bot, bot_api, clock
     assert "on ✅" in (await bot_api.wait_for(count=4))[3]["text"]
     await bot_api.push_callback("r:tips")
     choose = (await bot_api.wait_for(count=5))[4]
-    assert ("✅ ☕ Caffeine", "r:m:caffeine") in buttons(choose)
+    assert ("Caffeine: on ✅", "r:m:caffeine") in buttons(choose)
     await bot_api.push_callback("r:m:caffeine")
     [edit] = await bot_api.wait_for("editMessageReplyMarkup")
-    assert ("▫️ ☕ Caffeine", "r:m:caffeine") in buttons(edit)
+    assert ("Caffeine: off", "r:m:caffeine") in buttons(edit)
     assert "caffeine" not in (await settings_of(running_bot)).measures
 
 
@@ -211,7 +211,7 @@ async def test_forget_asks_first_then_deletes_everything(running_bot, bot_api, c
     await tick(running_bot)
     await bot_api.push_text("/forget")
     confirm = (await bot_api.wait_for(count=3))[2]
-    assert ("🗑 Delete everything", "f:yes") in buttons(confirm)
+    assert ("Delete everything 🗑", "f:yes") in buttons(confirm)
     assert await settings_of(running_bot) is not None  # nothing deleted before the tap
     await bot_api.push_callback("f:yes")
     done = (await bot_api.wait_for(count=4))[3]

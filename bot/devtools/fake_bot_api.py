@@ -4,7 +4,9 @@ It speaks the real HTTP protocol that python-telegram-bot uses, so the bot under
 unmodified: point TELEGRAM_API_URL (or ApplicationBuilder.base_url) at `base_url`. Tests feed
 updates in with `push_*` and read what the bot sent from `calls` (every attempt), `started`
 (requests as they arrive, still in flight while `latency` holds them) and `delivered` (what
-Telegram accepted).
+Telegram accepted). `push_inline_query` is someone typing "@bot ..." in any chat. The bot's
+profile (get/setMyDescription, -ShortDescription, -Commands per scope and language) is kept
+like Telegram keeps it, in `descriptions`, `short_descriptions` and `commands`.
 
 Faults are injected on demand, because delivery code is only as good as its worst day:
 `latency` (every call answers later), `outage()` (the port refuses connections), `slow_answers`
@@ -44,6 +46,9 @@ PRIVATE_CHAT_LIMIT = (3, 3.0)
 GROUP_CHAT_LIMIT = (20, 60.0)
 SLACK = 0.9  # arrivals jitter on the way in; a window counts as passed at 90 %
 SENDS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})  # answered with a Message, refused if blocked
+PROFILE_METHODS = frozenset(
+    f"{verb}My{part}" for verb in ("get", "set") for part in ("Description", "ShortDescription", "Commands")
+) | {"deleteMyCommands"}
 
 
 def _too_many(retry_after: float) -> tuple[int, dict[str, Any]]:
@@ -98,6 +103,10 @@ class FakeBotApi:
         self._chat_sends: dict[int, deque[float]] = {}
         self._flooded_until: dict[int, float] = {}
         self.too_many_by_chat: dict[int, int] = {}
+        # the bot's profile as Telegram keeps it: per language code ("" = default), commands per scope too
+        self.descriptions: dict[str, str] = {}
+        self.short_descriptions: dict[str, str] = {}
+        self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.arrived = 0  # requests that reached a handler, answered or not
         self.dropped = 0  # requests an outage cut off before they were processed
         self._closing = False
@@ -223,9 +232,11 @@ class FakeBotApi:
         chat: dict[str, Any] | None = None,
         user: dict[str, Any] | None = None,
         inline: bool = False,
+        text: str = "menu",
     ) -> dict[str, Any]:
-        """A button press: under a bot message in `chat` (a private chat by default), or under an
-        inline message (no chat at all). `data` None is a press without data, like a game button."""
+        """A button press: under a bot message in `chat` (a private chat by default) that shows
+        `text`, or under an inline message (no chat at all). `data` None is a press without data,
+        like a game button."""
         query: dict[str, Any] = {
             "id": str(next(self._message_ids)),
             "from": user or self.user(chat_id),
@@ -240,13 +251,18 @@ class FakeBotApi:
                 "message_id": message_id or next(self._message_ids),
                 "date": int(time.time()),
                 "chat": chat or self.private_chat(chat_id),
-                "text": "menu",
+                "text": text,
                 "from": {"id": BOT_ID, "is_bot": True, "first_name": "RLS"},
             }
         return query
 
     async def push_callback(self, data: str | None, **kwargs: Any) -> int:
         return await self.push({"callback_query": self.callback_query(data, **kwargs)})
+
+    async def push_inline_query(self, query: str, *, user: dict[str, Any] | None = None, **extra: Any) -> int:
+        """Someone typing "@bot <query>" in any chat; the bot answers with answerInlineQuery."""
+        body = {"id": str(next(self._message_ids)), "from": user or self.user(), "query": query, "offset": ""}
+        return await self.push({"inline_query": {**body, **extra}})
 
     # -- what tests read out ---------------------------------------------------------------
 
@@ -290,7 +306,7 @@ class FakeBotApi:
             "username": self.username,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": True,
         }
 
     def _take_token(self) -> float | None:
@@ -351,6 +367,8 @@ class FakeBotApi:
             return 200, {"ok": True, "result": self._bot_user()}
         if method == "getUpdates":
             return 200, {"ok": True, "result": await self._get_updates(params)}
+        if method in PROFILE_METHODS:
+            return 200, {"ok": True, "result": self._profile(method, params)}
         if method in SENDS or method == "editMessageText":
             chat_id = int(params["chat_id"])
             if method == "sendMessage":
@@ -368,6 +386,27 @@ class FakeBotApi:
             }
             return 200, {"ok": True, "result": result}
         return 200, {"ok": True, "result": True}
+
+    def _profile(self, method: str, params: dict[str, Any]) -> Any:
+        """get/set/deleteMy(Short)Description and -Commands, kept per language and scope."""
+        language = str(params.get("language_code") or "")
+        scope = params.get("scope") or {"type": "default"}
+        key = (str(scope.get("type")), language)
+        if method == "getMyDescription":
+            return {"description": self.descriptions.get(language, "")}
+        if method == "getMyShortDescription":
+            return {"short_description": self.short_descriptions.get(language, "")}
+        if method == "getMyCommands":
+            return self.commands.get(key, [])
+        if method == "setMyDescription":
+            self.descriptions[language] = str(params.get("description") or "")
+        elif method == "setMyShortDescription":
+            self.short_descriptions[language] = str(params.get("short_description") or "")
+        elif method == "setMyCommands":
+            self.commands[key] = list(params.get("commands") or [])
+        else:
+            self.commands.pop(key, None)
+        return True
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)

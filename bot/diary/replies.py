@@ -16,7 +16,7 @@ from bot.diary.medicines import CLASSES, Medicines
 from bot.diary.nights import Night, Onset
 from bot.diary.service import DiarySettings, Ferritin
 from bot.diary.words import day, helps_lines, measure_names, shift_sentence
-from bot.knowledge.schema import Content
+from bot.knowledge.schema import Content, Messages
 from bot.reminders.replies import when
 from bot.reminders.schedule import format_minute
 from bot.replies import Button, Reply, button_rows, show_topic
@@ -33,8 +33,14 @@ def _b(label: str, verb: Verb, value: str = "", night: date | None = None) -> Bu
 
 
 class DiaryReplies:
-    def __init__(self, content: Content) -> None:
-        self.texts = content.messages.diary
+    """The diary texts of one language (`messages`; English by default)."""
+
+    def __init__(self, content: Content, messages: Messages | None = None) -> None:
+        messages = messages or content.messages
+        self.texts = messages.diary
+        self.labels = messages.buttons.diary
+        self.marks = messages.buttons
+        self._titles = {t.id: t.title for t in content.topics.values()}
         self.names = {**measure_names(content.tips), **self.texts.measure_names}
         self.measures = [m.id for m in content.tips.measures]
 
@@ -46,11 +52,22 @@ class DiaryReplies:
     def _reply(self, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Reply:
         return Reply(Intent.reminders, text, None, buttons)
 
+    def _ticked(self, label: str, on: bool) -> str:
+        """A tickable button says its state in words ("Warm bath: yes ✅"), not in an emoji alone."""
+        return (self.marks.ticked if on else self.marks.unticked).replace("{label}", label)
+
+    def _chosen(self, label: str, on: bool) -> str:
+        return self.marks.chosen.replace("{label}", label) if on else label
+
+    def _topic(self, topic_id: str) -> Button:
+        """A button to a topic of the content, under its own title."""
+        return Button(self._titles[topic_id], show_topic(topic_id))
+
     # -- the check-in ------------------------------------------------------------------------
 
     def ask_score(self, night: Night) -> Reply:
-        marks = [_b(f"✅{s}" if night.score == s else str(s), Verb.score, str(s), night.night) for s in range(11)]
-        rows = (tuple(marks[:6]), tuple(marks[6:]), (_b("Skip", Verb.skip, "s", night.night),))
+        marks = [_b(self._chosen(str(s), night.score == s), Verb.score, str(s), night.night) for s in range(11)]
+        rows = (tuple(marks[:6]), tuple(marks[6:]), (_b(self.labels.skip, Verb.skip, "s", night.night),))
         return self._reply(self._fill(self.texts.ask_score, night=day(night.night)), rows)
 
     def _score(self, night: Night) -> str:
@@ -58,22 +75,21 @@ class DiaryReplies:
 
     def ask_onset(self, night: Night) -> Reply:
         buttons = [
-            _b(("✅ " if night.onset is o else "") + o.label.capitalize(), Verb.onset, o.value, night.night)
+            _b(self._chosen(o.label.capitalize(), night.onset is o), Verb.onset, o.value, night.night)
             for o in ONSET_CHOICES
         ]
-        rows = (*button_rows(buttons, 2), (_b("Skip", Verb.skip, "o", night.night),))
+        rows = (*button_rows(buttons, 2), (_b(self.labels.skip, Verb.skip, "o", night.night),))
         text = self._fill(self.texts.ask_onset, night=day(night.night), score=self._score(night))
         return self._reply(text, rows)
 
     def ask_measures(self, night: Night) -> Reply:
         buttons = []
         for m in self.measures:
-            mark = "✅ " if m in night.tried else "▫️ "
-            suffix = " (tip)" if m in night.from_tips else ""
-            buttons.append(_b(mark + self.names[m] + suffix, Verb.measure, m, night.night))
+            name = self.marks.from_tip.replace("{label}", self.names[m]) if m in night.from_tips else self.names[m]
+            buttons.append(_b(self._ticked(name, m in night.tried), Verb.measure, m, night.night))
         rows = (
             *button_rows(buttons, 2),
-            (_b("✔️ Done", Verb.done, "", night.night), _b("Skip", Verb.skip, "m", night.night)),
+            (_b(self.labels.done, Verb.done, "", night.night), _b(self.labels.skip, Verb.skip, "m", night.night)),
         )
         text = self._fill(self.texts.ask_measures, night=day(night.night), score=self._score(night))
         return self._reply(text, rows)
@@ -90,7 +106,7 @@ class DiaryReplies:
         return self._reply(f"{text}\n\n{self.texts.offer_morning}", button_rows(times, 5))
 
     def stale(self) -> Reply:
-        return self._reply(self.texts.stale, ((_b("🌙 Check in now", Verb.checkin),),))
+        return self._reply(self.texts.stale, ((_b(self.labels.check_in, Verb.checkin),),))
 
     def private_only(self) -> Reply:
         return self._reply(self.texts.private_only)
@@ -99,7 +115,7 @@ class DiaryReplies:
 
     def morning_pick(self, zone: str) -> Reply:
         times = [_b(format_minute(m), Verb.morning, str(m)) for m in MORNING_CHOICES]
-        rows = (*button_rows(times, 4), (_b("Off", Verb.morning, "off"),))
+        rows = (*button_rows(times, 4), (_b(self.labels.off, Verb.morning, "off"),))
         return self._reply(self._fill(self.texts.morning_pick, zone=html.escape(zone)), rows)
 
     def morning_ask_zone(self) -> Reply:
@@ -123,7 +139,7 @@ class DiaryReplies:
 
     def weekly_pick(self, zone: str) -> Reply:
         days = [_b(name[:3], Verb.weekly, str(i)) for i, name in enumerate(WEEKDAYS)]
-        rows = (tuple(days[:4]), (*days[4:], _b("Off", Verb.weekly, "off")))
+        rows = (tuple(days[:4]), (*days[4:], _b(self.labels.off, Verb.weekly, "off")))
         return self._reply(self._fill(self.texts.weekly_pick, zone=html.escape(zone)), rows)
 
     def weekly_set(self, settings: DiarySettings, now: datetime) -> Reply:
@@ -148,15 +164,15 @@ class DiaryReplies:
     # -- seeing it ---------------------------------------------------------------------------
 
     def empty(self) -> Reply:
-        return self._reply(self.texts.empty, ((_b("🌙 Check in now", Verb.checkin),),))
+        return self._reply(self.texts.empty, ((_b(self.labels.check_in, Verb.checkin),),))
 
     def chart_caption(self, sentences: Sequence[str]) -> str:
         return html.escape(" ".join(sentences)[:CAPTION_CHARS])  # cut before escaping: no half entities
 
     def chart_buttons(self) -> tuple[tuple[Button, ...], ...]:
         return (
-            (_b("14 nights", Verb.chart, "14"), _b("30 nights", Verb.chart, "30")),
-            (_b("📄 Report (30 days)", Verb.report, "30"), _b("📄 90 days", Verb.report, "90")),
+            (_b(self.labels.nights_14, Verb.chart, "14"), _b(self.labels.nights_30, Verb.chart, "30")),
+            (_b(self.labels.report_30, Verb.report, "30"), _b(self.labels.report_90, Verb.report, "90")),
         )
 
     def helps(self, found: Sequence[Association], nights: int) -> Reply:
@@ -168,7 +184,7 @@ class DiaryReplies:
 
     def augmentation(self, shift: OnsetShift) -> Reply:
         text = self._fill(self.texts.augmentation, shift=html.escape(shift_sentence(shift)))
-        return self._reply(text, ((Button("Augmentation and dependence", show_topic("dependence-augmentation")),),))
+        return self._reply(text, ((self._topic("dependence-augmentation"),),))
 
     def report_caption(self, days: int) -> str:
         return self._fill(self.texts.report_caption, days=str(days))
@@ -180,7 +196,7 @@ class DiaryReplies:
             return self._reply(self.texts.ferritin_usage)
         listed = "\n".join(f"• {r.tested_on:%d %b %Y}: {r.ng_ml:g} ng/mL" for r in results[-10:])
         text = self._fill(self.texts.ferritin_list, list=listed) + "\n\n" + self.texts.ferritin_usage
-        return self._reply(text, ((_b("🗑 Remove the last one", Verb.ferritin_undo),),))
+        return self._reply(text, ((_b(self.labels.remove_last, Verb.ferritin_undo),),))
 
     def ferritin_bad(self) -> Reply:
         return self._reply(self.texts.ferritin_bad)
@@ -193,7 +209,7 @@ class DiaryReplies:
 
     def ferritin_saved(self, result: Ferritin) -> Reply:
         text = self._fill(self.texts.ferritin_saved, value=f"{result.ng_ml:g}", date=f"{result.tested_on:%d %b %Y}")
-        rows = ((Button("Iron and RLS", show_topic("iron")), _b("🗑 Undo", Verb.ferritin_undo)),)
+        rows = ((self._topic("iron"), _b(self.labels.undo, Verb.ferritin_undo)),)
         return self._reply(text, rows)
 
     def ferritin_removed(self) -> Reply:
@@ -201,16 +217,16 @@ class DiaryReplies:
 
     def meds_ask(self, current: Medicines) -> Reply:
         buttons = [
-            _b(("✅ " if key in current.classes else "▫️ ") + label, Verb.medicine, key)
-            for key, label in CLASSES.items()
+            _b(self._ticked(label, key in current.classes), Verb.medicine, key) for key, label in CLASSES.items()
         ]
-        rows = (*button_rows(buttons, 1), (_b("✔️ Done", Verb.medicine, "done"), _b("Clear", Verb.medicine, "clear")))
+        done, clear = _b(self.labels.done, Verb.medicine, "done"), _b(self.labels.clear, Verb.medicine, "clear")
+        rows = (*button_rows(buttons, 1), (done, clear))
         return self._reply(self.texts.meds_ask, rows)
 
     def meds_saved(self, medicines: Medicines) -> Reply:
         listed = medicines.labels() + ([medicines.note] if medicines.note else [])
         text = self._fill(self.texts.meds_saved, list=html.escape("; ".join(listed) or "nothing"))
-        return self._reply(text, ((Button("Medicines doctors use", show_topic("medications")),),))
+        return self._reply(text, ((self._topic("medications"),),))
 
     def meds_cleared(self) -> Reply:
         return self._reply(self.texts.meds_cleared)

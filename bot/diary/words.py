@@ -4,20 +4,13 @@ than the text beside it."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date
 
 from bot.diary.analysis import Association, OnsetShift, Summary, Trend, score_of
 from bot.diary.nights import ONSET_HOURS, ONSET_LABELS, Night, Onset
 from bot.knowledge.schema import Tips
-
-_LEADING_SYMBOLS = re.compile(r"^[^\w(]+")
-
-
-def plain_label(label: str) -> str:
-    """A measure's button label without its emoji: charts and PDFs use fonts without emoji."""
-    return _LEADING_SYMBOLS.sub("", label).strip()
+from bot.replies import plain_label
 
 
 def measure_names(tips: Tips) -> dict[str, str]:

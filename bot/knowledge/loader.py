@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -10,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.knowledge import lint
-from bot.knowledge.schema import Content, Messages, Safety, Scope, Smalltalk, Tips, Topic
+from bot.knowledge.schema import ENGLISH, Content, Messages, Safety, Scope, Smalltalk, Tips, Topic
 from bot.knowledge.training import NEAR_MISS, Training, load_training
 
 Path_ = tuple[str | int, ...]
@@ -211,6 +212,7 @@ def load_content(directory: Path | str) -> Content:
 
     parts: dict[str, BaseModel] = {}
     tips_lines: dict[Path_, int] = {}
+    english: dict[str, Any] = {}
     parts_to_load = (
         ("safety", Safety),
         ("smalltalk", Smalltalk),
@@ -232,9 +234,13 @@ def load_content(directory: Path | str) -> Content:
         problems.extend(found)
         if name == "tips":
             tips_lines = doc.lines
+        if name == "messages":
+            english = doc.data
         if value is not None:
             parts[name] = value
 
+    locales, gaps, found = _load_locales(root / "locales", english) if english else ({}, {}, [])
+    problems.extend(found)
     problems.extend(_cross_check(topics, known_ids))
     tips = parts.get("tips")
     if isinstance(tips, Tips):
@@ -253,6 +259,8 @@ def load_content(directory: Path | str) -> Content:
         scope=_part(parts, "scope", Scope),
         messages=_part(parts, "messages", Messages),
         tips=_part(parts, "tips", Tips),
+        locales=locales,
+        locale_gaps=gaps,
     )
     lines = {tid: (doc.file, _entry_lines(doc.lines)) for tid, (_, doc) in topics.items()}
     problems += [Problem(*found) for found in lint.content_problems(content, lines)]
@@ -293,3 +301,61 @@ def _check_training(training: Training, topic_ids: set[str], safety: BaseModel |
         if example.intent == "emergency" and rules and example.label and example.label not in rules:
             problems.append(Problem(where.file, where.number, f'"{example.label}" is not a safety rule id'))
     return problems
+
+
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+
+
+def _overlay(english: Any, local: Any) -> Any:
+    """English with every text the language has put over it; a text it lacks stays English."""
+    if isinstance(english, dict) and isinstance(local, dict):
+        return {key: _overlay(value, local[key]) if key in local else value for key, value in english.items()} | {
+            key: value for key, value in local.items() if key not in english
+        }
+    return local
+
+
+def missing_keys(english: Any, local: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the English texts a language does not have (yet)."""
+    if not isinstance(english, dict):
+        return [] if local is not None else [prefix]
+    local = local if isinstance(local, dict) else {}
+    found: list[str] = []
+    for key, value in english.items():
+        found += missing_keys(value, local.get(key), f"{prefix}.{key}" if prefix else str(key))
+    return found
+
+
+def _load_locales(
+    folder: Path, english: dict[str, Any]
+) -> tuple[dict[str, Messages], dict[str, list[str]], list[Problem]]:
+    """content/locales/<code>/messages.yaml: each a catalogue over the English one."""
+    locales: dict[str, Messages] = {}
+    gaps: dict[str, list[str]] = {}
+    problems: list[Problem] = []
+    for file in sorted(folder.glob("*/messages.yaml")) if folder.is_dir() else []:
+        code = file.parent.name
+        if not LANGUAGE_CODE.match(code) or code == ENGLISH:
+            reason = f'"{code}" is not a language code other than English (two or three letters, like "de")'
+            problems.append(Problem(file, 1, reason))
+            continue
+        try:
+            doc = _read(file)
+        except ContentError as exc:
+            problems.extend(exc.problems)
+            continue
+        merged = _Document(file, _overlay(english, doc.data), doc.lines)
+        value, found = _validate(merged, Messages)
+        problems.extend(found)
+        if isinstance(value, Messages):
+            locales[code] = value
+            gaps[code] = missing_keys(english, doc.data)
+    return locales, gaps, problems
+
+
+def with_locales(content: Content, folder: Path, english_file: Path) -> Content:
+    """`content` with the catalogues of another locales folder (tests use a small one)."""
+    locales, gaps, problems = _load_locales(folder, _read(english_file).data)
+    if problems:
+        raise ContentError(problems)
+    return content.model_copy(update={"locales": locales, "locale_gaps": gaps})

@@ -13,6 +13,7 @@ from bot.knowledge.training import Training
 TOPIC_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_ANSWER_CHARS = 900
 MAX_TITLE_CHARS = 32
+ENGLISH = "en"
 ALLOWED_TAGS = {"b", "i", "u", "a", "code"}
 
 
@@ -211,12 +212,158 @@ class DiaryTexts(_Strict):
     meds_cleared: str
     stale: str
     private_only: str
+    from_tip: str = Field(max_length=200)  # a toast
     measure_names: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("*")
     @classmethod
     def _html(cls, value: object) -> object:
         return check_html(value.strip()) if isinstance(value, str) else value
+
+
+class SettingsTexts(_Strict):
+    """Texts of /settings; placeholders in braces are filled in by the bot."""
+
+    main: str
+    reminders: str
+    diary: str
+    diary_needs_zone: str
+    language: str
+    privacy: str
+    status_on: str
+    status_paused: str
+    status_off: str
+    weekly_on: str
+    all_measures: str
+
+    @field_validator("*")
+    @classmethod
+    def _html(cls, value: str) -> str:
+        return check_html(value.strip())
+
+
+class _Labels(_Strict):
+    """Button labels: plain text, words first and an emoji after if any, because a screen
+    reader reads the emoji's name first ("bathtub, Warm bath")."""
+
+    @field_validator("*")
+    @classmethod
+    def _words_first(cls, value: object) -> object:
+        if isinstance(value, str) and value and not (value[0].isalnum() or value[0] == "{"):
+            raise ValueError("a label starts with a word (screen readers read it first); put an emoji after it")
+        return value
+
+
+class ReminderButtons(_Labels):
+    """Labels of the reminder buttons."""
+
+    set_up: str = Field(max_length=40)
+    change_time: str = Field(max_length=40)
+    change_zone: str = Field(max_length=40)
+    pause: str = Field(max_length=40)
+    resume: str = Field(max_length=40)
+    skip_tonight: str = Field(max_length=40)
+    choose_tips: str = Field(max_length=40)
+    stop: str = Field(max_length=40)
+    back: str = Field(max_length=40)
+    done: str = Field(max_length=40)
+    snooze: str = Field(max_length=40)
+    delete_all: str = Field(max_length=40)
+    keep: str = Field(max_length=40)
+    share_location: str = Field(max_length=40)
+
+
+class DiaryButtons(_Labels):
+    """Labels of the diary buttons."""
+
+    skip: str = Field(max_length=40)
+    done: str = Field(max_length=40)
+    check_in: str = Field(max_length=40)
+    off: str = Field(max_length=40)
+    nights_14: str = Field(max_length=40)
+    nights_30: str = Field(max_length=40)
+    report_30: str = Field(max_length=40)
+    report_90: str = Field(max_length=40)
+    remove_last: str = Field(max_length=40)
+    undo: str = Field(max_length=40)
+    clear: str = Field(max_length=40)
+
+
+class ButtonLabels(_Labels):
+    """The bot's own button labels."""
+
+    topics: str = Field(max_length=40)
+    all_topics: str = Field(max_length=40)
+    sources: str = Field(max_length=40)
+    back_to: str = Field(max_length=40)
+    settings_reminders: str = Field(max_length=40)
+    settings_diary: str = Field(max_length=40)
+    settings_language: str = Field(max_length=40)
+    settings_privacy: str = Field(max_length=40)
+    settings_back: str = Field(max_length=40)
+    settings_pause: str = Field(max_length=40)
+    settings_resume: str = Field(max_length=40)
+    settings_zone: str = Field(max_length=40)
+    morning_off: str = Field(max_length=40)
+    weekly_off: str = Field(max_length=40)
+    measure_on: str = Field(max_length=40)
+    measure_off: str = Field(max_length=40)
+    my_data: str = Field(max_length=40)
+    forget: str = Field(max_length=40)
+    open_in_bot: str = Field(max_length=40)
+    ticked: str = Field(max_length=40)
+    unticked: str = Field(max_length=40)
+    chosen: str = Field(max_length=40)
+    from_tip: str = Field(max_length=40)
+    reminders: ReminderButtons
+    diary: DiaryButtons
+
+
+class NoticeTexts(_Strict):
+    """Short texts of the adapter: pointers to the private chat and toasts."""
+
+    private_only: str
+    private_only_toast: str = Field(max_length=200)
+    inline_toast: str = Field(max_length=200)
+    forget_expired: str
+    nothing_changed: str
+    zone_placeholder: str = Field(max_length=64)
+
+
+class InlineTexts(_Strict):
+    """What the inline-mode result list shows (plain text, not HTML)."""
+
+    urgent_title: str = Field(max_length=64)
+    urgent_description: str = Field(max_length=120)
+    nothing_found: str = Field(max_length=64)
+
+
+COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+
+
+class Profile(_Strict):
+    """The bot's profile in Telegram: description, short description and command menus."""
+
+    description: str = Field(min_length=1, max_length=512)
+    short_description: str = Field(min_length=1, max_length=120)
+    commands: dict[str, dict[str, str]]
+
+    @field_validator("commands")
+    @classmethod
+    def _scopes(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        unknown = sorted(set(value) - set(COMMAND_SCOPES))
+        if unknown:
+            raise ValueError(f"unknown scope {unknown[0]!r}: use {', '.join(COMMAND_SCOPES)}")
+        for scope, commands in value.items():
+            for name, description in commands.items():
+                if not COMMAND_NAME.match(name):
+                    raise ValueError(f"{scope}.{name}: a command is 1-32 of a-z, 0-9 and _")
+                if not 1 <= len(description) <= 256:
+                    raise ValueError(f"{scope}.{name}: a command's description is 1-256 characters")
+        return value
+
+
+COMMAND_SCOPES = ("private", "groups")
 
 
 class Messages(_Strict):
@@ -239,6 +386,7 @@ class Messages(_Strict):
     slow_down: str
     no_data: str
     my_data: str
+    stale_button: str
     topics_header: str
     sources_header: str
     evidence_labels: dict[Evidence, str]
@@ -246,6 +394,13 @@ class Messages(_Strict):
     help: str
     reminders: ReminderTexts
     diary: DiaryTexts
+    language_name: str = Field(min_length=2, max_length=30)
+    settings: SettingsTexts
+    buttons: ButtonLabels
+    unknown_link: str
+    notices: NoticeTexts
+    inline: InlineTexts
+    profile: Profile
 
     @field_validator("*")
     @classmethod
@@ -266,6 +421,11 @@ class Measure(_Strict):
 
     id: str = Field(pattern=TOPIC_ID.pattern, max_length=20)
     label: str = Field(min_length=3, max_length=30)
+
+    @field_validator("label")
+    @classmethod
+    def _words_first(cls, value: str) -> str:
+        return _Labels._words_first(value)  # type: ignore[return-value]
 
 
 class Tip(_Strict):
@@ -301,6 +461,16 @@ class Content(BaseModel):
     messages: Messages
     tips: Tips
     training: Training = Training()
+    locales: dict[str, Messages] = {}  # language code -> its catalogue over English; "en" is `messages`
+    locale_gaps: dict[str, list[str]] = {}  # language code -> the texts it still takes from English
+
+    def messages_in(self, language: str | None) -> Messages:
+        """The catalogue for `language`, English when there is none."""
+        return self.locales.get(language or "", self.messages)
+
+    @property
+    def languages(self) -> list[str]:
+        return [ENGLISH, *sorted(self.locales)]
 
     def menu(self) -> list[Topic]:
         return sorted(self.topics.values(), key=lambda t: t.menu_order)

@@ -6,10 +6,10 @@ import html
 from datetime import datetime, timedelta
 
 from bot import callbacks as cb
-from bot.knowledge.schema import Content, Tip
+from bot.knowledge.schema import ButtonLabels, Content, Messages, Tip
 from bot.reminders.schedule import format_minute, resolve_zone
 from bot.reminders.service import ReminderSettings
-from bot.replies import Button, Reply, button_rows
+from bot.replies import Button, Reply, button_rows, plain_label
 from bot.storage.models import Status
 from bot.understanding import Intent
 
@@ -18,6 +18,11 @@ TIME_CHOICES = (19 * 60, 20 * 60, 20 * 60 + 30, 21 * 60, 21 * 60 + 30, 22 * 60, 
 
 def _button(label: str, callback: cb.Callback) -> Button:
     return Button(label, cb.encode(callback))
+
+
+def switch(labels: ButtonLabels, label: str, on: bool) -> str:
+    """A kind of tip that is on or off, said in words ("Warm bath: on ✅"), not in an emoji alone."""
+    return (labels.measure_on if on else labels.measure_off).replace("{label}", label)
 
 
 def when(moment: datetime | None, zone: str, now: datetime) -> str:
@@ -35,8 +40,14 @@ def when(moment: datetime | None, zone: str, now: datetime) -> str:
 
 
 class ReminderReplies:
-    def __init__(self, content: Content) -> None:
-        self.texts = content.messages.reminders
+    """The reminder texts of one language (`messages`; English by default)."""
+
+    def __init__(self, content: Content, messages: Messages | None = None) -> None:
+        messages = messages or content.messages
+        self.texts = messages.reminders
+        self.buttons = messages.buttons.reminders
+        self.notices = messages.notices
+        self.marks = messages.buttons
         self.tips = content.tips
         self._labels = {m.id: m.label for m in content.tips.measures}
 
@@ -69,7 +80,7 @@ class ReminderReplies:
 
     def settings(self, settings: ReminderSettings | None, now: datetime) -> Reply:
         if settings is None:
-            set_up = _button("⏰ Set up reminders", cb.ShowSettings())
+            set_up = _button(self.buttons.set_up, cb.ShowSettings())
             return Reply(Intent.reminders, self.texts.no_reminders, None, ((set_up,),))
         status = {Status.active: "on ✅", Status.paused: "paused ⏸", Status.stopped: "off 🛑"}[settings.status]
         measures = ", ".join(self._labels[m] for m in self._labels if not settings.measures or m in settings.measures)
@@ -81,32 +92,34 @@ class ReminderReplies:
             next=when(settings.next_due_at, settings.zone, now),
             measures=measures,
         )
+        labels = self.buttons
         rows: list[tuple[Button, ...]] = [
-            (_button("🕘 Change time", cb.ChangeTime()), _button("🌍 Change zone", cb.ChangeZone()))
+            (_button(labels.change_time, cb.ChangeTime()), _button(labels.change_zone, cb.ChangeZone()))
         ]
         if settings.status == Status.active:
-            rows.append((_button("⏸ Pause", cb.Pause()), _button("🌙 Skip tonight", cb.SkipTonight())))
+            rows.append((_button(labels.pause, cb.Pause()), _button(labels.skip_tonight, cb.SkipTonight())))
         else:
-            rows.append((_button("▶️ Resume", cb.Resume()),))
-        rows.append((_button("🧩 Choose tips", cb.ChooseTips()), _button("🛑 Stop reminders", cb.Stop())))
+            rows.append((_button(labels.resume, cb.Resume()),))
+        rows.append((_button(labels.choose_tips, cb.ChooseTips()), _button(labels.stop, cb.Stop())))
         return Reply(Intent.reminders, text, None, tuple(rows))
 
     def measures(self, settings: ReminderSettings) -> Reply:
         buttons = [
             Button(
-                ("✅ " if not settings.measures or m.id in settings.measures else "▫️ ") + m.label,
+                switch(self.marks, plain_label(m.label), not settings.measures or m.id in settings.measures),
                 cb.encode(cb.ToggleMeasure(m.id)),
             )
             for m in self.tips.measures
         ]
-        rows = (*button_rows(buttons, 2), (_button("↩ Back to settings", cb.ShowSettings()),))
+        rows = (*button_rows(buttons, 2), (_button(self.buttons.back, cb.ShowSettings()),))
         return Reply(Intent.reminders, self.texts.choose_measures, None, rows)
 
     def tip(self, tip: Tip, delivery_id: int) -> Reply:
         text = self._fill(self.texts.tip, title=tip.title, why=tip.why)
+        labels = self.buttons
         rows = (
-            (_button("✅ Done", cb.TipDone(delivery_id)), _button("⏰ Snooze 30 min", cb.TipSnooze(delivery_id))),
-            (_button("🌙 Skip tonight", cb.TipSkip(delivery_id)), _button("🛑 Stop reminders", cb.Stop())),
+            (_button(labels.done, cb.TipDone(delivery_id)), _button(labels.snooze, cb.TipSnooze(delivery_id))),
+            (_button(labels.skip_tonight, cb.TipSkip(delivery_id)), _button(labels.stop, cb.Stop())),
         )
         return Reply(Intent.reminders, text, None, rows)
 
@@ -129,7 +142,7 @@ class ReminderReplies:
         return Reply(Intent.reminders, self.texts.done)
 
     def forget_confirm(self) -> Reply:
-        rows = ((_button("🗑 Delete everything", cb.ForgetYes()), _button("Keep it", cb.ForgetNo())),)
+        rows = ((_button(self.buttons.delete_all, cb.ForgetYes()), _button(self.buttons.keep, cb.ForgetNo())),)
         return Reply(Intent.reminders, self.texts.forget_confirm, None, rows)
 
     def forgotten(self) -> Reply:

@@ -15,7 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.knowledge.schema import Tips
 from bot.reminders.schedule import local_date, next_evening_after, next_occurrence
-from bot.storage.models import ChatState, Delivery, DeliveryStatus, FloodCount, Status, Subscription, utcnow
+from bot.storage.models import (
+    ChatPreference,
+    ChatState,
+    Delivery,
+    DeliveryStatus,
+    FloodCount,
+    Status,
+    Subscription,
+    utcnow,
+)
 
 SNOOZE = timedelta(minutes=30)
 SNOOZE_WINDOW = timedelta(hours=8)  # a Snooze button older than this is from another evening
@@ -179,12 +188,13 @@ class ReminderService:
     async def forget(self, chat_id: int) -> None:
         """Delete everything stored about the chat, in one transaction: its reminder and the
         tips sent, what it was in the middle of, and (a private chat's id is its user's id)
-        its flood counter."""
+        its flood counter and its language choice."""
         async with self.sessions.begin() as session:
             await session.execute(delete(Delivery).where(Delivery.chat_id == chat_id))
             await session.execute(delete(Subscription).where(Subscription.chat_id == chat_id))
             await session.execute(delete(ChatState).where(ChatState.chat_id == chat_id))
             await session.execute(delete(FloodCount).where(FloodCount.user_id == chat_id))
+            await session.execute(delete(ChatPreference).where(ChatPreference.chat_id == chat_id))
 
     async def status_counts(self) -> dict[str, int]:
         """Subscriptions per status, for /stats."""

@@ -162,6 +162,17 @@ class ChatState(Base):
     __table_args__ = (Index("ix_chat_state_expires_at", "expires_at"),)
 
 
+class ChatPreference(Base):
+    """What a user chose in /settings that is not about reminders or the diary: the language.
+    A chat without a row follows its Telegram language."""
+
+    __tablename__ = "chat_preferences"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    language: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
 class FloodCount(Base):
     """Messages per user in the current flood window, shared by every bot process on PostgreSQL."""
 

@@ -26,7 +26,8 @@ async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     conversation = await states_of(context).export(chat_id)
     messages = responder_of(context).messages
     has_diary = await diary.has_data(chat_id)
-    if settings is None and not conversation and not has_diary:
+    language = await context.bot_data["languages"].chosen(chat_id)  # None: Telegram's language
+    if settings is None and not conversation and not has_diary and language is None:
         await context.bot.send_message(chat_id, messages.no_data.strip())
         return
     deliveries = await service.deliveries(chat_id) if settings else []
@@ -45,6 +46,7 @@ async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             }
             for d in deliveries
         ],
+        "language": language,
         "conversation": conversation,  # what a chat is in the middle of; each entry expires on its own
         "diary": await diary.export(chat_id) if has_diary else None,  # decrypted: it is the user's own copy
     }

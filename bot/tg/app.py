@@ -1,4 +1,4 @@
-"""Builds the python-telegram-bot Application (handlers, defaults, commands, rate limits, the
+"""Builds the python-telegram-bot Application (handlers, defaults, the profile, rate limits, the
 database, the update inbox and the reminder dispatcher job) and runs it by long polling or by
 webhook. Either way updates reach the handlers only through the inbox (bot/tg/pipeline.py)."""
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, BotCommand, LinkPreviewOptions, Update
+from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
@@ -35,6 +35,7 @@ from bot.diary.service import DiaryService
 from bot.flood import FloodGuard, SharedFloodGuard, Verdict
 from bot.inbox import Inbox
 from bot.knowledge import Content
+from bot.languages import Languages
 from bot.logs import Throttle
 from bot.readiness import DatabaseFile, Readiness
 from bot.reminders.dispatcher import Dispatcher
@@ -50,29 +51,12 @@ from bot.tg import handlers, routing
 from bot.tg.limiter import PriorityRateLimiter
 from bot.tg.pipeline import UpdatePipeline
 from bot.tg.polling import Poller
+from bot.tg.profile import report_missing_texts, sync_profile_quietly
 from bot.tg.sender import TelegramSender
 from bot.web import Webhook, WebServer
 
 log = logging.getLogger(__name__)
 
-COMMANDS = [
-    BotCommand("start", "Welcome and topic menu"),
-    BotCommand("topics", "Browse all topics"),
-    BotCommand("remind", "Evening reminders: set a time"),
-    BotCommand("reminders", "Your reminder settings"),
-    BotCommand("stop", "Stop reminders"),
-    BotCommand("checkin", "Diary: how was last night? (one tap)"),
-    BotCommand("diary", "Diary: your chart of the last nights"),
-    BotCommand("report", "Diary: a PDF for your doctor"),
-    BotCommand("morning", "Diary: a morning check-in at your time"),
-    BotCommand("weekly", "Diary: a weekly summary"),
-    BotCommand("ferritin", "Diary: note a ferritin blood test"),
-    BotCommand("meds", "Diary: note the medicines you take"),
-    BotCommand("help", "How to ask me things"),
-    BotCommand("privacy", "What I store and how to delete it"),
-    BotCommand("mydata", "Get a copy of everything stored about you"),
-    BotCommand("forget", "Delete everything stored about you"),
-]
 DISPATCH_JOB = "reminder-dispatcher"
 HEARTBEAT_JOB = "process-heartbeat"
 PURGE_JOB = "expired-state-purge"
@@ -188,13 +172,13 @@ async def count_and_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 def _post_init(settings: Settings, content: Content, clock: Callable[[], datetime]):
     async def post_init(application: Application) -> None:
-        await application.bot.set_my_commands(COMMANDS)
+        report_missing_texts(content)
+        await sync_profile_quietly(application.bot, content)
         engine = create_engine(settings.database)
         await upgrade(engine)
         sessions = session_factory(engine)
         interactive = create_engine(settings.database, interactive=True)  # what users wait on
         user_sessions = session_factory(interactive)
-        replies = ReminderReplies(content)
         data = application.bot_data
         data["engine"] = engine
         data["interactive_engine"] = interactive
@@ -204,6 +188,7 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
         data["zones_warm"] = asyncio.get_running_loop().run_in_executor(None, data["zones"].warm)
         data["reminders"] = ReminderService(user_sessions, content.tips, clock)
         data["chat_states"] = ChatStates(user_sessions, clock)
+        languages = data["languages"] = Languages(user_sessions, content.languages, clock)
         if not is_sqlite(settings.database):  # several processes may share it: so does the limit
             data["flood"] = SharedFloodGuard(
                 user_sessions,
@@ -212,19 +197,30 @@ def _post_init(settings: Settings, content: Content, clock: Callable[[], datetim
                 clock=clock,
                 fallback=data["flood"],
             )
-        data["reminder_replies"] = replies
+        replies = data["reminder_replies"] = {
+            code: ReminderReplies(content, content.messages_in(code)) for code in content.languages
+        }
         diary = data["diary"] = DiaryService(
             sessions, _sealer(settings), content.tips, clock, retention_days=settings.diary_retention_days
         )
-        diary_replies = data["diary_replies"] = DiaryReplies(content)
+        diary_replies = data["diary_replies"] = {
+            code: DiaryReplies(content, content.messages_in(code)) for code in content.languages
+        }
         renderer = data["renderer"] = Renderer()
         diary_sends = diary_handlers.DiaryDeliveries(
-            application.bot, diary, diary_replies, renderer, read_timeout=settings.reminder_read_timeout_seconds
+            application.bot,
+            diary,
+            diary_replies,
+            renderer,
+            languages.of_chat,
+            read_timeout=settings.reminder_read_timeout_seconds,
         )
         dispatcher = data["dispatcher"] = Dispatcher(
             sessions,
             content.tips,
-            TelegramSender(application.bot, replies, read_timeout=settings.reminder_read_timeout_seconds),
+            TelegramSender(
+                application.bot, replies, languages.of_chat, read_timeout=settings.reminder_read_timeout_seconds
+            ),
             clock=clock,
             grace=timedelta(minutes=settings.reminder_grace_minutes),
             concurrency=max(8, min(64, int(settings.send_rate / 4))),

@@ -7,7 +7,7 @@ Renderer's thread, never on the event loop.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from enum import StrEnum
 
@@ -27,6 +27,7 @@ from bot.diary.replies import DiaryReplies
 from bot.diary.report import ReportData
 from bot.diary.service import DiaryService
 from bot.diary.words import summary_sentences, weekly_lines
+from bot.knowledge.schema import ENGLISH
 from bot.reminders.dispatcher import Outcome
 from bot.reminders.requests import parse_time
 from bot.reminders.schedule import local_date
@@ -34,6 +35,7 @@ from bot.reminders.zones import ZoneFinder
 from bot.replies import Reply
 from bot.storage.models import Delivery
 from bot.tg.handlers import send_to
+from bot.tg.language import language_of
 from bot.tg.render import keyboard
 from bot.tg.sender import READ_TIMEOUT, attempt
 
@@ -49,8 +51,9 @@ def diary_of(context: Context) -> DiaryService:
     return context.bot_data["diary"]
 
 
-def texts_of(context: Context) -> DiaryReplies:
-    return context.bot_data["diary_replies"]
+async def texts_of(update: Update, context: Context) -> DiaryReplies:
+    """The diary's texts in the language of the person behind the update."""
+    return context.bot_data["diary_replies"][await language_of(update, context)]
 
 
 def renderer_of(context: Context) -> Renderer:
@@ -85,7 +88,7 @@ def private(callback: Callable[[Update, Context], Awaitable[None]]) -> Callable[
         if update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE:
             await callback(update, context)
         elif update.effective_chat is not None:
-            await _say(context, _chat(update), texts_of(context).private_only())
+            await _say(context, _chat(update), (await texts_of(update, context)).private_only())
 
     return wrapped
 
@@ -97,7 +100,7 @@ def private(callback: Callable[[Update, Context], Awaitable[None]]) -> Callable[
 async def checkin_command(update: Update, context: Context) -> None:
     diary = diary_of(context)
     night = await diary.night(_chat(update), await diary.tonight(_chat(update)))
-    await _say(context, _chat(update), texts_of(context).ask_score(night))
+    await _say(context, _chat(update), (await texts_of(update, context)).ask_score(night))
 
 
 class Step(StrEnum):
@@ -110,30 +113,29 @@ class Step(StrEnum):
 
 
 AFTER_SKIP = {"s": Step.onset, "o": Step.measures, "m": Step.saved}
-FROM_TIP = "Counted from the evening tip you marked Done."
 
 
 async def _step(update: Update, context: Context, action: Action) -> None:
     """One tap of a check-in button: record it, then show the next step in the same message."""
-    chat_id, diary, texts = _chat(update), diary_of(context), texts_of(context)
+    chat_id, diary, texts = _chat(update), diary_of(context), await texts_of(update, context)
     assert action.night is not None
     if action.night > await diary.tonight(chat_id) or not _valid_step(action):
         await update.callback_query.answer()
         await _say(context, chat_id, texts.stale())
         return
-    night, step, toast = await _record(diary, chat_id, action)
+    night, step, toast = await _record(diary, chat_id, action, texts.texts.from_tip)
     await update.callback_query.answer(toast)
     if step is Step.saved:
         settings = await diary.settings(chat_id)
         await _edit(update, texts.saved(night, offer_morning=settings is None or settings.checkin_minute is None))
-        await _augmentation(context, chat_id)
+        await _augmentation(update, context, chat_id)
     elif step is Step.onset:
         await _edit(update, texts.ask_onset(night))
     else:
         await _edit(update, texts.ask_measures(night), markup_only=step is Step.ticked)
 
 
-async def _record(diary: DiaryService, chat_id: int, action: Action) -> tuple[Night, Step, str | None]:
+async def _record(diary: DiaryService, chat_id: int, action: Action, from_tip: str) -> tuple[Night, Step, str | None]:
     """Store what the tap says; the night as it is now, the step to show, and a toast if any."""
     night = action.night
     assert night is not None
@@ -144,7 +146,7 @@ async def _record(diary: DiaryService, chat_id: int, action: Action) -> tuple[Ni
     if action.verb is Verb.measure:
         current = await diary.night(chat_id, night)
         if action.value in current.from_tips:  # counted from the tip's Done: it stays ticked
-            return current, Step.ticked, FROM_TIP
+            return current, Step.ticked, from_tip
         return await diary.toggle_measure(chat_id, night, action.value), Step.ticked, None
     step = AFTER_SKIP[action.value] if action.verb is Verb.skip else Step.saved
     return await diary.night(chat_id, night), step, None
@@ -160,10 +162,10 @@ def _valid_step(action: Action) -> bool:
     return True
 
 
-async def _augmentation(context: Context, chat_id: int) -> None:
+async def _augmentation(update: Update, context: Context, chat_id: int) -> None:
     shift = await diary_of(context).augmentation_notice(chat_id)
     if shift is not None:
-        await _say(context, chat_id, texts_of(context).augmentation(shift))
+        await _say(context, chat_id, (await texts_of(update, context)).augmentation(shift))
 
 
 # -- morning check-in and weekly summary ----------------------------------------------------------
@@ -171,7 +173,7 @@ async def _augmentation(context: Context, chat_id: int) -> None:
 
 @private
 async def morning_command(update: Update, context: Context) -> None:
-    chat_id, diary, texts = _chat(update), diary_of(context), texts_of(context)
+    chat_id, diary, texts = _chat(update), diary_of(context), await texts_of(update, context)
     text = " ".join(context.args or []).strip()
     if text.lower() == "off":
         await diary.checkin_off(chat_id)
@@ -200,7 +202,7 @@ def _zone(context: Context, text: str) -> str | None:
 
 async def _morning_button(update: Update, context: Context, action: Action) -> None:
     await update.callback_query.answer()
-    chat_id, diary, texts = _chat(update), diary_of(context), texts_of(context)
+    chat_id, diary, texts = _chat(update), diary_of(context), await texts_of(update, context)
     if action.value == "off":
         await diary.checkin_off(chat_id)
         await _say(context, chat_id, texts.morning_off())
@@ -217,7 +219,7 @@ async def _morning_button(update: Update, context: Context, action: Action) -> N
 
 @private
 async def weekly_command(update: Update, context: Context) -> None:
-    chat_id, diary, texts = _chat(update), diary_of(context), texts_of(context)
+    chat_id, diary, texts = _chat(update), diary_of(context), await texts_of(update, context)
     text = " ".join(context.args or []).strip()
     if text.lower() == "off":
         await diary.weekly_off(chat_id)
@@ -237,7 +239,7 @@ async def weekly_command(update: Update, context: Context) -> None:
 
 async def _weekly_button(update: Update, context: Context, action: Action) -> None:
     await update.callback_query.answer()
-    chat_id, diary, texts = _chat(update), diary_of(context), texts_of(context)
+    chat_id, diary, texts = _chat(update), diary_of(context), await texts_of(update, context)
     if action.value == "off":
         await diary.weekly_off(chat_id)
         await _say(context, chat_id, texts.weekly_off())
@@ -253,11 +255,11 @@ async def _weekly_button(update: Update, context: Context, action: Action) -> No
 @private
 async def diary_command(update: Update, context: Context) -> None:
     nights = next((n for n in CHART_NIGHTS if str(n) in (context.args or [])), CHART_NIGHTS[0])
-    await _send_chart(context, _chat(update), nights)
+    await _send_chart(update, context, _chat(update), nights)
 
 
-async def _send_chart(context: Context, chat_id: int, count: int) -> None:
-    diary, texts = diary_of(context), texts_of(context)
+async def _send_chart(update: Update, context: Context, chat_id: int, count: int) -> None:
+    diary, texts = diary_of(context), await texts_of(update, context)
     nights = await diary.recent(chat_id, HELPS_NIGHTS)
     shown = nights[-count:]
     if not any(n.noted for n in shown):
@@ -269,7 +271,7 @@ async def _send_chart(context: Context, chat_id: int, count: int) -> None:
     markup = keyboard(Reply(texts.empty().intent, "", None, texts.chart_buttons()))
     await context.bot.send_photo(chat_id, InputFile(png, filename="diary.png"), caption=caption, reply_markup=markup)
     await _say(context, chat_id, texts.helps(what_seems_to_help(nights, texts.measures), len(nights)))
-    await _augmentation(context, chat_id)
+    await _augmentation(update, context, chat_id)
 
 
 @private
@@ -277,11 +279,11 @@ async def report_command(update: Update, context: Context) -> None:
     args = list(context.args or [])
     days = int(args.pop(0)) if args and args[0] in {str(d) for d in REPORT_DAYS} else REPORT_DAYS[0]
     person = " ".join(args).strip()[:80] or None  # printed on this report only, never stored
-    await _send_report(context, _chat(update), days, person)
+    await _send_report(update, context, _chat(update), days, person)
 
 
-async def _send_report(context: Context, chat_id: int, days: int, person: str | None) -> None:
-    diary, texts = diary_of(context), texts_of(context)
+async def _send_report(update: Update, context: Context, chat_id: int, days: int, person: str | None) -> None:
+    diary, texts = diary_of(context), await texts_of(update, context)
     shown = await diary.recent(chat_id, days)
     await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
     data = ReportData(
@@ -302,13 +304,13 @@ async def _send_report(context: Context, chat_id: int, days: int, person: str | 
 async def _chart_button(update: Update, context: Context, action: Action) -> None:
     await update.callback_query.answer()
     if action.number in CHART_NIGHTS:
-        await _send_chart(context, _chat(update), action.number)
+        await _send_chart(update, context, _chat(update), action.number)
 
 
 async def _report_button(update: Update, context: Context, action: Action) -> None:
     await update.callback_query.answer()
     if action.number in REPORT_DAYS:
-        await _send_report(context, _chat(update), action.number, None)
+        await _send_report(update, context, _chat(update), action.number, None)
 
 
 async def _checkin_button(update: Update, context: Context, action: Action) -> None:
@@ -321,7 +323,7 @@ async def _checkin_button(update: Update, context: Context, action: Action) -> N
 
 @private
 async def ferritin_command(update: Update, context: Context) -> None:
-    chat_id, diary, texts = _chat(update), diary_of(context), texts_of(context)
+    chat_id, diary, texts = _chat(update), diary_of(context), await texts_of(update, context)
     today = local_date(diary.clock(), await diary.zone(chat_id))
     parsed = parse_ferritin(" ".join(context.args or []), today)
     if isinstance(parsed, Reading):
@@ -339,14 +341,14 @@ async def ferritin_command(update: Update, context: Context) -> None:
 
 async def _ferritin_undo(update: Update, context: Context, action: Action) -> None:
     await update.callback_query.answer()
-    chat_id, texts = _chat(update), texts_of(context)
+    chat_id, texts = _chat(update), await texts_of(update, context)
     removed = await diary_of(context).delete_last_ferritin(chat_id)
     await _say(context, chat_id, texts.ferritin_removed() if removed else texts.ferritin_usage([]))
 
 
 @private
 async def meds_command(update: Update, context: Context) -> None:
-    chat_id, diary, texts = _chat(update), diary_of(context), texts_of(context)
+    chat_id, diary, texts = _chat(update), diary_of(context), await texts_of(update, context)
     text = " ".join(context.args or []).strip()
     current = await diary.medicines(chat_id)
     if text.lower() == "clear":
@@ -360,7 +362,7 @@ async def meds_command(update: Update, context: Context) -> None:
 
 
 async def _medicine_button(update: Update, context: Context, action: Action) -> None:
-    chat_id, diary, texts = _chat(update), diary_of(context), texts_of(context)
+    chat_id, diary, texts = _chat(update), diary_of(context), await texts_of(update, context)
     await update.callback_query.answer()
     current = await diary.medicines(chat_id)
     if action.value == "clear":
@@ -408,18 +410,31 @@ async def diary_button(update: Update, context: Context) -> None:
 
 
 class DiaryDeliveries:
-    """What the dispatcher sends for the diary kinds; each returns the send's Outcome."""
+    """What the dispatcher sends for the diary kinds, each in the language its chat chose in
+    /settings (else English); each returns the send's Outcome."""
 
     def __init__(
-        self, bot: Bot, diary: DiaryService, texts: DiaryReplies, renderer: Renderer, read_timeout: float = READ_TIMEOUT
+        self,
+        bot: Bot,
+        diary: DiaryService,
+        texts: Mapping[str, DiaryReplies],
+        renderer: Renderer,
+        language_of: Callable[[int], Awaitable[str]] | None = None,
+        read_timeout: float = READ_TIMEOUT,
     ) -> None:
-        self.bot, self.diary, self.texts, self.renderer = bot, diary, texts, renderer
+        self.bot, self.diary, self.renderer = bot, diary, renderer
+        self.all_texts, self.language_of = texts, language_of
         self.read_timeout = read_timeout
 
+    async def _texts(self, chat_id: int) -> DiaryReplies:
+        language = await self.language_of(chat_id) if self.language_of else ENGLISH
+        return self.all_texts.get(language, self.all_texts[ENGLISH])
+
     async def checkin(self, delivery: Delivery) -> Outcome:
+        texts = await self._texts(delivery.chat_id)
         zone = await self.diary.zone(delivery.chat_id)
         night = await self.diary.night(delivery.chat_id, night_of(delivery.slot_at, zone))
-        reply = self.texts.ask_score(night)
+        reply = texts.ask_score(night)
         return await attempt(
             self.bot.send_message(
                 delivery.chat_id, reply.html, reply_markup=keyboard(reply), read_timeout=self.read_timeout
@@ -427,13 +442,14 @@ class DiaryDeliveries:
         )
 
     async def weekly(self, delivery: Delivery) -> Outcome:
+        texts = await self._texts(delivery.chat_id)
         zone = await self.diary.zone(delivery.chat_id)
         last = night_of(delivery.slot_at, zone)
         nights = await self.diary.nights(delivery.chat_id, last - timedelta(days=13), last)
-        caption = self.texts.weekly_caption(weekly_lines(nights[7:], nights[:7]))
+        caption = texts.weekly_caption(weekly_lines(nights[7:], nights[:7]))
         if not any(n.noted for n in nights[7:]):
             return await attempt(self.bot.send_message(delivery.chat_id, caption, read_timeout=self.read_timeout))
-        png = await self.renderer.chart(nights, self.texts.names)
+        png = await self.renderer.chart(nights, texts.names)
         return await attempt(
             self.bot.send_photo(
                 delivery.chat_id,

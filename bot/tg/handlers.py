@@ -10,21 +10,18 @@ from datetime import UTC, datetime
 
 from telegram import Bot, Message, Update
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import callbacks as cb
 from bot import metrics
 from bot.logs import Throttle
 from bot.replies import Reply, Responder
+from bot.tg.language import responder_for
 from bot.tg.render import keyboard, split_html
 from bot.understanding import Intent
 
 log = logging.getLogger(__name__)
-
-# The adapter's own few words (content/messages.yaml has no entries for them yet).
-PRIVATE_ONLY = "Reminders and your data stay between us: send me that in a private chat."
-PRIVATE_ONLY_TOAST = "This works only in a private chat with me."
-INLINE_TOAST = "Open a private chat with me to use this button."
 
 
 def responder_of(context: ContextTypes.DEFAULT_TYPE) -> Responder:
@@ -52,6 +49,22 @@ async def send_to(bot: Bot, chat_id: int, reply: Reply, thread_id: int | None = 
 async def send(message: Message, reply: Reply) -> None:
     thread = message.message_thread_id if message.is_topic_message else None
     await send_to(message.get_bot(), message.chat_id, reply, thread)
+
+
+async def edit_or_send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
+    """Show `reply` in the message whose button was pressed, so a menu does not become a new
+    message per tap. A reply too long for one message, or a message that cannot be edited (a
+    photo, one too old), gets sent as new instead; a double tap that changes nothing is fine."""
+    query = update.callback_query
+    pieces = split_html(sendable(reply.html))
+    if query is None or query.message is None or len(pieces) > 1:
+        await send_to(context.bot, update.effective_chat.id, reply)
+        return
+    try:
+        await query.edit_message_text(pieces[0], reply_markup=keyboard(reply))
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            await send_to(context.bot, update.effective_chat.id, reply)
 
 
 def addressed_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
@@ -82,20 +95,32 @@ def in_private_or_replying(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    user = update.effective_user
-    await send(update.effective_message, responder_of(context).welcome_reply(user.first_name if user else None))
+    """/start, or /start <topic-id> from a link (t.me/<bot>?start=iron, a leaflet's QR code):
+    the welcome, then that topic. A payload naming no topic gets the welcome, the whole menu and
+    one line saying the link's topic is not known; it is never echoed back."""
+    user, message = update.effective_user, update.effective_message
+    responder = await responder_for(update, context)
+    name = user.first_name if user else None
+    payload = (context.args or [""])[0]
+    topic = responder.topic_reply(payload) if payload else None
+    if topic is None:
+        await send(message, responder.welcome_reply(name, unknown_link=bool(payload)))
+        return
+    await send(message, responder.welcome_reply(name, menu=False))
+    _count(context, topic)
+    await send(message, topic)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await send(update.effective_message, responder_of(context).help_reply())
+    await send(update.effective_message, (await responder_for(update, context)).help_reply())
 
 
 async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await send(update.effective_message, responder_of(context).menu_reply())
+    await send(update.effective_message, (await responder_for(update, context)).menu_reply())
 
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    reply = responder_of(context).privacy_reply()
+    reply = (await responder_for(update, context)).privacy_reply()
     days = context.bot_data["diary"].retention.days  # the text says how long the diary is kept
     await send(update.effective_message, Reply(reply.intent, reply.html.replace("{retention}", str(days))))
 
@@ -124,39 +149,52 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     text = addressed_text(update, context)
     if text is None:
         return
-    reply = responder_of(context).answer(text)
+    responder = await responder_for(update, context)
+    reply = responder.answer(text)
     if reply.intent is Intent.reminders:
-        reply = Reply(Intent.reminders, PRIVATE_ONLY)
+        reply = Reply(Intent.reminders, responder.messages.notices.private_only)
     await answer(update, context, reply)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if in_private_or_replying(update, context):
-        await send(update.effective_message, responder_of(context).help_reply())
+        await send(update.effective_message, (await responder_for(update, context)).help_reply())
 
 
 async def non_text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if in_private_or_replying(update, context):
-        await send(update.effective_message, responder_of(context).non_text_reply())
+        await send(update.effective_message, (await responder_for(update, context)).non_text_reply())
 
 
 # -- buttons of answers (bot.tg.routing has already answered the query and checked the chat) ------
 
 
+# Browsing edits the pressed message: a topic, its Sources, Back and the menu take turns in one
+# message instead of filling the chat with keyboards. A stale topic gets a new message, so the
+# answer it was under stays readable, and so does a tap under urgent-care advice, which must
+# stay in the chat.
+
+
 async def _show(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply | None) -> None:
-    await send_to(context.bot, update.effective_chat.id, reply or responder_of(context).stale_button_reply())
+    responder = await responder_for(update, context)
+    pressed = update.callback_query.message if update.callback_query else None
+    shown = getattr(pressed, "text", None) or ""
+    if reply is None or responder.holds_urgent_care(shown):
+        await send_to(context.bot, update.effective_chat.id, reply or responder.stale_button_reply())
+        return
+    await edit_or_send(update, context, reply)
 
 
 async def show_menu(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ShowMenu) -> None:
-    await _show(update, context, responder_of(context).menu_reply())
+    await _show(update, context, (await responder_for(update, context)).menu_reply())
 
 
 async def show_topic(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.ShowTopic) -> None:
-    await _show(update, context, responder_of(context).topic_reply(pressed.topic))
+    await _show(update, context, (await responder_for(update, context)).topic_reply(pressed.topic))
 
 
 async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.ShowSources) -> None:
-    await _show(update, context, responder_of(context).sources_reply(pressed.topic))
+    await _show(update, context, (await responder_for(update, context)).sources_reply(pressed.topic))
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -25,28 +25,32 @@ from bot.reminders.service import ReminderService
 from bot.reminders.zones import ZoneFinder, ZoneMatch
 from bot.replies import Reply
 from bot.tg.handlers import answer, send_to, sendable
+from bot.tg.language import language_of
 from bot.tg.render import keyboard
 from bot.understanding import Context, Intent
 
 log = logging.getLogger(__name__)
 
 STATE_READ_SECONDS = 1.0  # a question waits at most this long for the flow's step
-FORGET_EXPIRED = "That request has expired, so nothing was deleted. Send /forget to start again."
-NOTHING_CHANGED = "OK, nothing changed."
-LOCATION_KEYBOARD = ReplyKeyboardMarkup(
-    [[KeyboardButton("📍 Share my location", request_location=True)]],
-    one_time_keyboard=True,
-    resize_keyboard=True,
-    input_field_placeholder="Berlin, New York, UTC+5:30...",
-)
+
+
+def location_keyboard(texts: ReminderReplies) -> ReplyKeyboardMarkup:
+    """The zone question's keyboard: one button that shares the location (resolved offline)."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(texts.buttons.share_location, request_location=True)]],
+        one_time_keyboard=True,
+        resize_keyboard=True,
+        input_field_placeholder=texts.notices.zone_placeholder,
+    )
 
 
 def service_of(context: ContextTypes.DEFAULT_TYPE) -> ReminderService:
     return context.bot_data["reminders"]
 
 
-def texts_of(context: ContextTypes.DEFAULT_TYPE) -> ReminderReplies:
-    return context.bot_data["reminder_replies"]
+async def texts_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ReminderReplies:
+    """The reminder texts in the language of the person behind the update."""
+    return context.bot_data["reminder_replies"][await language_of(update, context)]
 
 
 def zones_of(context: ContextTypes.DEFAULT_TYPE) -> ZoneFinder:
@@ -110,16 +114,16 @@ async def end_flow_quietly(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> 
         log.warning("could not end a reminder flow: %s", type(exc).__name__)
 
 
-async def _ask(
+async def ask(
     update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft, reply: Reply | None = None
 ) -> None:
     """Store the step, then ask for what it waits for (or say `reply`, e.g. "try again")."""
     await states_of(context).put(update.effective_chat.id, REMIND, draft)
-    texts = texts_of(context)
+    texts = await texts_of(update, context)
     if draft.step is RemindStep.ask_time:
         await _say(update, context, reply or texts.ask_time())
     else:
-        await _say(update, context, reply or texts.ask_zone(), LOCATION_KEYBOARD)
+        await _say(update, context, reply or texts.ask_zone(), location_keyboard(texts))
 
 
 async def _finish(update: Update, context: ContextTypes.DEFAULT_TYPE, minute: int, zone: ZoneMatch | None) -> None:
@@ -129,25 +133,25 @@ async def _finish(update: Update, context: ContextTypes.DEFAULT_TYPE, minute: in
     if zone is None:
         existing = await service.get(chat_id)
         if existing is None:
-            await _ask(update, context, RemindDraft(step=RemindStep.ask_zone, minute=minute))
+            await ask(update, context, RemindDraft(step=RemindStep.ask_zone, minute=minute))
             return
         zone = ZoneMatch(existing.zone, existing.zone)
     settings = await service.subscribe(chat_id, minute, zone.zone)
     await states_of(context).clear(chat_id, REMIND)
-    reply = texts_of(context).confirmed(settings, zone.place, service.clock())
+    reply = (await texts_of(update, context)).confirmed(settings, zone.place, service.clock())
     await _say(update, context, reply, ReplyKeyboardRemove())
 
 
 async def _time_and_zone(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
-    texts = texts_of(context)
+    texts = await texts_of(update, context)
     parsed = parse_time(text)
     if parsed is None:
-        await _ask(update, context, RemindDraft(step=RemindStep.ask_time), texts.bad_time())
+        await ask(update, context, RemindDraft(step=RemindStep.ask_time), texts.bad_time())
         return
     minute, rest = parsed
     zone = await asyncio.to_thread(zones_of(context).find, rest) if rest else None
     if rest and zone is None:
-        await _ask(update, context, RemindDraft(step=RemindStep.ask_zone, minute=minute), texts.bad_zone())
+        await ask(update, context, RemindDraft(step=RemindStep.ask_zone, minute=minute), texts.bad_zone())
         return
     await _finish(update, context, minute, zone)
 
@@ -157,7 +161,7 @@ async def _zone_known(update: Update, context: ContextTypes.DEFAULT_TYPE, draft:
     if minute is None:  # changing the zone of an existing reminder
         existing = await service_of(context).get(update.effective_chat.id)
         if existing is None:
-            await _ask(update, context, RemindDraft(step=RemindStep.ask_time))
+            await ask(update, context, RemindDraft(step=RemindStep.ask_time))
             return
         minute = existing.minute
     await _finish(update, context, minute, zone)
@@ -171,7 +175,7 @@ async def _not_an_answer(
         await answer(update, context, reply)
         await end_flow_quietly(context, update.effective_chat.id)
         return
-    await _ask(update, context, draft, retry)
+    await ask(update, context, draft, retry)
 
 
 # -- commands and typed answers -----------------------------------------------------------------
@@ -181,7 +185,7 @@ async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """/remind, or /remind 21:30 [zone] for everything in one message."""
     text = " ".join(context.args or [])
     if not text:
-        await _ask(update, context, RemindDraft(step=RemindStep.ask_time))
+        await ask(update, context, RemindDraft(step=RemindStep.ask_time))
         return
     await _time_and_zone(update, context, text)
 
@@ -190,7 +194,7 @@ async def time_typed(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: 
     """Text while the flow waits for a time; `reply` is what the text would get as a question."""
     text = update.effective_message.text
     if parse_time(text) is None:
-        await _not_an_answer(update, context, draft, reply, texts_of(context).bad_time())
+        await _not_an_answer(update, context, draft, reply, (await texts_of(update, context)).bad_time())
         return
     await _time_and_zone(update, context, text)
 
@@ -198,7 +202,7 @@ async def time_typed(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: 
 async def zone_typed(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft, reply: Reply) -> None:
     zone = await asyncio.to_thread(zones_of(context).find, update.effective_message.text)
     if zone is None:
-        await _not_an_answer(update, context, draft, reply, texts_of(context).bad_zone())
+        await _not_an_answer(update, context, draft, reply, (await texts_of(update, context)).bad_zone())
         return
     await _zone_known(update, context, draft, zone)
 
@@ -207,21 +211,22 @@ async def zone_shared(update: Update, context: ContextTypes.DEFAULT_TYPE, draft:
     location = update.effective_message.location
     zone = await asyncio.to_thread(zones_of(context).at_location, location.latitude, location.longitude)
     if zone is None:
-        await _ask(update, context, draft, texts_of(context).bad_zone())
+        await ask(update, context, draft, (await texts_of(update, context)).bad_zone())
         return
     await _zone_known(update, context, draft, zone)
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await states_of(context).clear(update.effective_chat.id, REMIND, FORGET)
-    await _say(update, context, Reply(Intent.reminders, NOTHING_CHANGED), ReplyKeyboardRemove())
+    notices = (await texts_of(update, context)).notices
+    await _say(update, context, Reply(Intent.reminders, notices.nothing_changed), ReplyKeyboardRemove())
 
 
 async def reminder_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Free text the question core routed as a reminders request ("nudge me at 10pm instead")."""
     request = parse_request(update.effective_message.text)
     chat_id = update.effective_chat.id
-    service, texts = service_of(context), texts_of(context)
+    service, texts = service_of(context), await texts_of(update, context)
     if request.action is Action.set_time and request.minute is not None:
         zone = await asyncio.to_thread(zones_of(context).find, request.rest, fuzzy=False) if request.rest else None
         await _finish(update, context, request.minute, zone)
@@ -244,17 +249,17 @@ async def reminder_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if existing is not None and request.action is Action.show:
         await _say(update, context, texts.settings(existing, service.clock()))
         return
-    await _ask(update, context, RemindDraft(step=RemindStep.ask_time))
+    await ask(update, context, RemindDraft(step=RemindStep.ask_time))
 
 
 async def reminders_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     service = service_of(context)
     settings = await service.get(update.effective_chat.id)
-    await _say(update, context, texts_of(context).settings(settings, service.clock()))
+    await _say(update, context, (await texts_of(update, context)).settings(settings, service.clock()))
 
 
 async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    service, texts = service_of(context), texts_of(context)
+    service, texts = service_of(context), await texts_of(update, context)
     stopped = await service.stop(update.effective_chat.id)
     await _say(update, context, texts.stopped() if stopped else texts.settings(None, service.clock()))
 
@@ -267,24 +272,24 @@ async def time_button(update: Update, context: ContextTypes.DEFAULT_TYPE, presse
 
 
 async def change_time(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ChangeTime) -> None:
-    await _ask(update, context, RemindDraft(step=RemindStep.ask_time))
+    await ask(update, context, RemindDraft(step=RemindStep.ask_time))
 
 
 async def change_zone(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ChangeZone) -> None:
-    await _ask(update, context, RemindDraft(step=RemindStep.ask_zone))
+    await ask(update, context, RemindDraft(step=RemindStep.ask_zone))
 
 
 async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ShowSettings) -> None:
     service = service_of(context)
     settings = await service.get(update.effective_chat.id)
     if settings is None:
-        await _ask(update, context, RemindDraft(step=RemindStep.ask_time))
+        await ask(update, context, RemindDraft(step=RemindStep.ask_time))
         return
-    await _say(update, context, texts_of(context).settings(settings, service.clock()))
+    await _say(update, context, (await texts_of(update, context)).settings(settings, service.clock()))
 
 
 async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.Pause) -> None:
-    service, texts = service_of(context), texts_of(context)
+    service, texts = service_of(context), await texts_of(update, context)
     paused = await service.pause(update.effective_chat.id)
     await _say(update, context, texts.paused() if paused else texts.settings(None, service.clock()))
 
@@ -292,7 +297,7 @@ async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.Pause)
 async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.Resume) -> None:
     service = service_of(context)
     settings = await service.resume(update.effective_chat.id)
-    await _say(update, context, texts_of(context).settings(settings, service.clock()))
+    await _say(update, context, (await texts_of(update, context)).settings(settings, service.clock()))
 
 
 async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.Stop) -> None:
@@ -300,20 +305,20 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.Stop) -
 
 
 async def skip_tonight(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.SkipTonight) -> None:
-    service, texts = service_of(context), texts_of(context)
+    service, texts = service_of(context), await texts_of(update, context)
     settings = await service.skip_tonight(update.effective_chat.id)
     now = service.clock()
     await _say(update, context, texts.skipped(settings, now) if settings else texts.settings(None, now))
 
 
 async def choose_tips(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ChooseTips) -> None:
-    service, texts = service_of(context), texts_of(context)
+    service, texts = service_of(context), await texts_of(update, context)
     settings = await service.get(update.effective_chat.id)
     await _say(update, context, texts.measures(settings) if settings else texts.settings(None, service.clock()))
 
 
 async def toggle_measure(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.ToggleMeasure) -> None:
-    service, texts = service_of(context), texts_of(context)
+    service, texts = service_of(context), await texts_of(update, context)
     settings = await service.toggle_measure(update.effective_chat.id, pressed.measure)
     if settings is None:
         await _say(update, context, texts.settings(None, service.clock()))
@@ -326,13 +331,13 @@ async def toggle_measure(update: Update, context: ContextTypes.DEFAULT_TYPE, pre
 
 
 async def tip_done(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.TipDone) -> None:
-    texts = texts_of(context)
+    texts = await texts_of(update, context)
     recorded = await service_of(context).record_outcome(update.effective_chat.id, pressed.delivery, "done")
     await _say(update, context, texts.done() if recorded else texts.stale())
 
 
 async def tip_snooze(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.TipSnooze) -> None:
-    service, texts = service_of(context), texts_of(context)
+    service, texts = service_of(context), await texts_of(update, context)
     chat_id = update.effective_chat.id
     at = await service.snooze(chat_id, pressed.delivery)
     settings = await service.get(chat_id) if at else None
@@ -340,7 +345,7 @@ async def tip_snooze(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed
 
 
 async def tip_skip(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.TipSkip) -> None:
-    service, texts = service_of(context), texts_of(context)
+    service, texts = service_of(context), await texts_of(update, context)
     chat_id = update.effective_chat.id
     settings = None
     if await service.record_outcome(chat_id, pressed.delivery, "skipped"):
@@ -349,7 +354,7 @@ async def tip_skip(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: 
 
 
 async def stale_reminder(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _say(update, context, texts_of(context).stale())
+    await _say(update, context, (await texts_of(update, context)).stale())
 
 
 # -- /forget: the confirmation waits in the database --------------------------------------------
@@ -358,23 +363,24 @@ async def stale_reminder(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     states = states_of(context)
     await states.put(update.effective_chat.id, FORGET, ForgetRequest(asked_at=states.clock()))
-    await _say(update, context, texts_of(context).forget_confirm())
+    await _say(update, context, (await texts_of(update, context)).forget_confirm())
 
 
 async def forget_yes(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ForgetYes) -> None:
     """Deletes everything stored about the chat, only after /forget and then this tap."""
     chat_id = update.effective_chat.id
     if await states_of(context).get(chat_id, FORGET) is None:
-        await _say(update, context, Reply(Intent.reminders, FORGET_EXPIRED))
+        notices = (await texts_of(update, context)).notices
+        await _say(update, context, Reply(Intent.reminders, notices.forget_expired))
         return
     await service_of(context).forget(chat_id)
     await context.bot_data["diary"].forget(chat_id)  # the symptom diary too
-    await _say(update, context, texts_of(context).forgotten())
+    await _say(update, context, (await texts_of(update, context)).forgotten())
 
 
 async def forget_no(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ForgetNo) -> None:
     await states_of(context).clear(update.effective_chat.id, FORGET)
-    await _say(update, context, texts_of(context).forget_kept())
+    await _say(update, context, (await texts_of(update, context)).forget_kept())
 
 
 # -- blocked chats -------------------------------------------------------------------------------

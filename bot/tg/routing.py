@@ -7,8 +7,10 @@
 - Typed text in a private chat: a /remind waiting for an answer (its step is in the database)
   takes it through `STEPS`; otherwise it is a question. Danger is answered before the database is
   asked anything, and a database that does not answer in time only means "no flow".
-- Commands in `PRIVATE_COMMANDS` get a one-line pointer to the private chat when sent in a group;
-  group chatter reaches only the question handler, and only when addressed to the bot.
+- Commands in `PRIVATE_COMMANDS` (/settings among them) get a one-line pointer to the private
+  chat when sent in a group; group chatter reaches only the question handler, and only when
+  addressed to the bot.
+- Inline queries ("@bot magnesium foods" in any chat) go to bot.tg.inline.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -31,7 +34,8 @@ from telegram.ext import (
 from bot import callbacks as cb
 from bot.conversations import RemindDraft, RemindStep
 from bot.replies import Reply
-from bot.tg import account, handlers, reminders
+from bot.tg import account, handlers, inline, reminders, settings
+from bot.tg.language import responder_for
 from bot.understanding import Intent
 from bot.understanding.classifier import remember
 
@@ -53,7 +57,7 @@ async def stale_button(update: Update, context: Context, pressed: cb.Stale) -> N
     if pressed.seen is cb.Family.reminders:
         await reminders.stale_reminder(update, context)
     else:
-        reply = handlers.responder_of(context).stale_button_reply()
+        reply = (await responder_for(update, context)).stale_button_reply()
         await handlers.send_to(context.bot, update.effective_chat.id, reply)
 
 
@@ -77,6 +81,7 @@ BUTTONS: dict[type[cb.Callback], ButtonHandler] = {
     cb.ForgetYes: reminders.forget_yes,
     cb.ForgetNo: reminders.forget_no,
     cb.Stale: stale_button,
+    **settings.BUTTONS,
 }
 
 STEPS: dict[RemindStep, StepHandler] = {
@@ -91,6 +96,7 @@ PRIVATE_COMMANDS: dict[str, CommandCallback] = {
     "cancel": reminders.cancel,
     "forget": reminders.forget_command,
     "mydata": account.my_data,
+    "settings": settings.settings_command,
 }
 
 
@@ -99,10 +105,10 @@ async def on_button(update: Update, context: Context) -> None:
     query = update.callback_query
     pressed = cb.decode(query.data)
     if query.message is None:  # under an inline message: no chat to answer in
-        await query.answer(handlers.INLINE_TOAST)
+        await query.answer((await responder_for(update, context)).messages.notices.inline_toast)
         return
     if pressed.private_only and query.message.chat.type != ChatType.PRIVATE:
-        await query.answer(handlers.PRIVATE_ONLY_TOAST)
+        await query.answer((await responder_for(update, context)).messages.notices.private_only_toast)
         return
     await query.answer()
     await BUTTONS[type(pressed)](update, context, pressed)
@@ -113,14 +119,15 @@ async def private_text(update: Update, context: Context) -> None:
     the chat's previous question when it is a follow-up ("and citrate?")."""
     chat_id = update.effective_chat.id
     text = update.effective_message.text
-    responder = handlers.responder_of(context)
+    urgent = handlers.responder_of(context)  # urgent care comes from safety.yaml, in no catalogue
     now = responder_clock(context)()
-    alone = responder.classifier.classify(text, now=now)
+    alone = urgent.classifier.classify(text, now=now)
     if alone.intent is Intent.emergency and not alone.caution:  # before any database work; ends any flow
-        await handlers.answer(update, context, responder.reply_to(text, alone))
+        await handlers.answer(update, context, urgent.reply_to(text, alone))
         await reminders.end_flow_quietly(context, chat_id)
         await reminders.remember_question(context, chat_id, remember(alone, text, now, None))
         return
+    responder = await responder_for(update, context)  # with one language, no database read
     draft = await reminders.current_flow(context, chat_id)
     if draft is not None:
         await STEPS[draft.step](update, context, draft, responder.reply_to(text, alone))
@@ -151,7 +158,8 @@ def _private_only(callback: CommandCallback) -> CommandCallback:
         if chat is not None and chat.type == ChatType.PRIVATE:
             await callback(update, context)
         elif chat is not None:
-            await handlers.send(update.effective_message, Reply(Intent.reminders, handlers.PRIVATE_ONLY))
+            notices = (await responder_for(update, context)).messages.notices
+            await handlers.send(update.effective_message, Reply(Intent.reminders, notices.private_only))
 
     guarded.__name__ = guarded.__qualname__ = f"private_only_{callback.__name__}"
     return guarded
@@ -176,4 +184,5 @@ def all_handlers() -> list[BaseHandler]:
         MessageHandler(message & filters.COMMAND, handlers.unknown_command),
         MessageHandler(message & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.non_text_message),
         ChatMemberHandler(reminders.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER),
+        InlineQueryHandler(inline.inline_query),
     ]

@@ -8,13 +8,13 @@ message, and re-sending it would mean two reminders in one evening.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Mapping
 
 from telegram import Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from bot.knowledge.schema import Tip
+from bot.knowledge.schema import ENGLISH, Tip
 from bot.reminders.dispatcher import Outcome
 from bot.reminders.replies import ReminderReplies
 from bot.tg.limiter import Lane
@@ -36,13 +36,24 @@ def classify_network_error(exc: NetworkError) -> Outcome:
 
 
 class TelegramSender:
-    def __init__(self, bot: ExtBot[Lane], replies: ReminderReplies, *, read_timeout: float = READ_TIMEOUT) -> None:
+    """Sends evening tips, each in the language its chat chose in /settings (else English)."""
+
+    def __init__(
+        self,
+        bot: ExtBot[Lane],
+        replies: Mapping[str, ReminderReplies],
+        language_of: Callable[[int], Awaitable[str]] | None = None,
+        *,
+        read_timeout: float = READ_TIMEOUT,
+    ) -> None:
         self.bot = bot
         self.replies = replies
+        self.language_of = language_of
         self.read_timeout = read_timeout
 
     async def send(self, chat_id: int, tip: Tip, delivery_id: int, kind: str) -> Outcome:
-        reply = self.replies.tip(tip, delivery_id)
+        language = await self.language_of(chat_id) if self.language_of else ENGLISH
+        reply = self.replies.get(language, self.replies[ENGLISH]).tip(tip, delivery_id)
         return await attempt(
             self.bot.send_message(
                 chat_id,
