@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.devtools.fake_bot_api import FakeBotApi
+from bot.devtools.fake_bot_api import ANSWERS, FakeBotApi
 from bot.web import SECRET_HEADER
 
 from .conftest import ROOT, reset_postgres
@@ -215,11 +215,11 @@ async def test_two_processes_on_one_postgresql_take_a_chats_updates_in_order(bot
             assert await post(balancer, b, update("what foods have magnesium", 302, 600)) == 200  # B meanwhile
             assert await post(balancer, a, button("t:symptoms", 303, 600)) == 200
             assert await post(balancer, b, update("does coffee make rls worse", 304, 600)) == 200
-            burst = await bot_api.wait_for(count=4, timeout=30)
+            burst = await bot_api.wait_for(ANSWERS, count=4, timeout=30)  # a pressed button edits its message
             for n, port in enumerate((b, a)):  # then at a human pace, each message to the other process
                 await handled_by(balancer, ports, total=4 + n)  # once the last is done, not just answered
                 assert await post(balancer, port, update("my chest hurts badly", 305 + n, 600)) == 200
-                await bot_api.wait_for(count=5 + n, timeout=30)
+                await bot_api.wait_for(ANSWERS, count=5 + n, timeout=30)
             handled = await handled_by(balancer, ports, total=6)
     finally:
         for process in processes:

@@ -58,7 +58,7 @@ def test_say_talks_to_a_real_bot_process_through_the_fake_server(fake_server: st
 
         pressed = _say("--press", "t:doses", "--json", api=f"{fake_server}/bot")  # either address works
         [reply] = [json.loads(line) for line in pressed.stdout.splitlines()]
-        assert reply["method"] == "sendMessage" and "350 mg" in reply["text"]
+        assert reply["method"] == "editMessageText" and "350 mg" in reply["text"]  # the menu edited in place
     finally:
         bot.send_signal(signal.SIGINT)
         bot.wait(20)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from bot.devtools.fake_bot_api import BOT_ID, FakeBotApi
+from bot.devtools.fake_bot_api import ANSWERS, BOT_ID, FakeBotApi
 from bot.web import SECRET_HEADER
 
 from .test_webhook import SECRET, update, webhook_serving
@@ -38,7 +38,7 @@ async def test_a_chats_messages_are_answered_in_order_while_other_chats_go_ahead
             await post(update("my chest hurts badly", 3, chat_id=43))  # someone else, meanwhile
             await post(button("t:symptoms", 4))
             await post(update("does coffee make rls worse", 5))
-        replies = await bot_api.wait_for(count=5, timeout=30)
+        replies = await bot_api.wait_for(ANSWERS, count=5, timeout=30)  # a pressed button edits its message
     order = [(r["chat_id"], r["text"].split("\n")[0]) for r in replies]
     chat_42 = [first_line for chat, first_line in order if chat == 42]
     assert chat_42 == [

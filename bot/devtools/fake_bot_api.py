@@ -43,6 +43,7 @@ DEFAULT_TOKEN = "123456789:TEST-token_for_the_fake_bot_api_0000"
 # Telegram's per-chat limits, as its FAQ describes them: about one message a second in a private
 # chat (short bursts tolerated), 20 a minute in a group. (count, seconds): at most count in any window.
 PRIVATE_CHAT_LIMIT = (3, 3.0)
+ANSWERS = ("sendMessage", "editMessageText")  # what a user sees as the bot's answer: new or edited in place
 GROUP_CHAT_LIMIT = (20, 60.0)
 SLACK = 0.9  # arrivals jitter on the way in; a window counts as passed at 90 %
 SENDS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})  # answered with a Message, refused if blocked
@@ -266,11 +267,13 @@ class FakeBotApi:
 
     # -- what tests read out ---------------------------------------------------------------
 
-    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
-        return [c.params for c in self.calls if c.method == method]
+    def sent(self, method: str | tuple[str, ...] = "sendMessage") -> list[dict[str, Any]]:
+        """The parameters of every call of `method` (or of any of several), in the order made."""
+        methods = (method,) if isinstance(method, str) else method
+        return [c.params for c in self.calls if c.method in methods]
 
     async def wait_for(
-        self, method: str = "sendMessage", count: int = 1, timeout: float = 10.0
+        self, method: str | tuple[str, ...] = "sendMessage", count: int = 1, timeout: float = 10.0
     ) -> list[dict[str, Any]]:
         """Wait until the bot has made `count` calls of `method`; fail loudly if it never does."""
 
