@@ -11,6 +11,7 @@ import re
 import shutil
 import textwrap
 import threading
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,9 +97,18 @@ def markup_of(params: dict[str, Any]) -> dict[str, Any]:
     return markup if isinstance(markup, dict) else {}
 
 
+def cells(text: str) -> int:
+    """Terminal columns `text` takes: wide characters (most emoji) two, joiners and marks none."""
+    return sum(
+        0 if unicodedata.category(c) in ("Mn", "Me", "Cf") else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
 def wrap(text: str, width: int, first: str = BOT, rest: str = INDENT) -> list[str]:
-    """Plain text as indented lines no wider than `width`; bullets hang, URLs are never cut."""
-    room = max(MIN_WIDTH, width) - max(len(first), len(rest))
+    """Plain text as indented lines no wider than `width`; bullets hang, URLs are never cut. One
+    column is kept spare for a wide emoji, which textwrap counts as one."""
+    room = max(MIN_WIDTH, width) - max(len(first), len(rest)) - 1
     lines: list[str] = []
     for paragraph in text.split("\n"):
         bullet = _BULLET.match(paragraph)
@@ -117,7 +127,7 @@ def button_lines(buttons: Sequence[Button], width: int) -> list[str]:
     current = ""
     for button in buttons:
         item = button.shown()
-        if current and len(current) + len(GAP) + len(item) > room:
+        if current and cells(current) + len(GAP) + cells(item) > room:
             lines.append(current)
             current = ""
         current = f"{current}{GAP}{item}" if current else item
