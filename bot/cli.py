@@ -16,7 +16,7 @@ from bot.datadir import check_writable
 from bot.devtools import say
 from bot.knowledge import Content, ContentError, load_content
 from bot.redaction import Redactor
-from bot.replies import Reply, Responder, parse_action
+from bot.replies import Reply, Responder
 from bot.understanding import Context
 from bot.understanding.classifier import remember
 
@@ -78,49 +78,6 @@ def _stdin_lines(stream: TextIO) -> Iterable[str]:
         yield line.rstrip("\r\n")
 
 
-def _chat(responder: Responder, stream_in: TextIO, out: TextIO, retention_days: int = 400) -> None:
-    """A console conversation: type questions, or a button's number to press it."""
-
-    def show(reply: Reply) -> list[str]:
-        out.write(f"\nbot> {reply.text}\n")
-        actions = []
-        for row in reply.buttons:
-            for button in row:
-                actions.append(button.action)
-                out.write(f"  [{len(actions)}] {button.label}\n")
-        out.write("\n")
-        return actions
-
-    actions = show(responder.welcome_reply())
-    commands = {
-        "/start": responder.welcome_reply,
-        "/help": responder.help_reply,
-        "/topics": responder.menu_reply,
-        "/privacy": lambda: _privacy(responder, retention_days),
-    }
-    while True:
-        out.write("you> ")
-        out.flush()
-        line = stream_in.readline()
-        if not line or line.strip() in {"/quit", "/exit"}:
-            out.write("\n")
-            return
-        text = line.strip()
-        if not text:
-            continue
-        if text in commands:
-            actions = show(commands[text]())
-        elif text.isdigit() and 1 <= int(text) <= len(actions):
-            kind, topic_id = parse_action(actions[int(text) - 1])
-            if kind == "menu":
-                actions = show(responder.menu_reply())
-            else:
-                picked = (responder.topic_reply if kind == "topic" else responder.sources_reply)(topic_id or "")
-                actions = show(picked or responder.stale_button_reply())
-        else:
-            actions = show(responder.answer(text))
-
-
 def _readability(content: Content, out: TextIO) -> None:
     from bot.knowledge.readability import measure
     from bot.replies import to_plain, topic_html
@@ -156,11 +113,6 @@ def _evaluate(responder: Responder, args: argparse.Namespace) -> int:
         write_snapshot(args.snapshot, {**read_snapshot(args.snapshot), **decisions})
         print(f"snapshot written: {args.snapshot}")
     return 0
-
-
-def _privacy(responder: Responder, retention_days: int) -> Reply:
-    reply = responder.privacy_reply()
-    return Reply(reply.intent, reply.html.replace("{retention}", str(retention_days)))
 
 
 def _db_upgrade(settings: Settings) -> int:
@@ -227,7 +179,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     explain = commands.add_parser("explain", help="show how the bot reads a message, stage by stage")
     explain.add_argument("message", nargs="+")
-    commands.add_parser("chat", help="talk to the bot in this terminal")
+    chat = commands.add_parser("chat", help="the whole bot in this terminal, reminders and diary too (no token needed)")
+    chat.add_argument(
+        "--clock-speed",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="bot time runs N times faster than real time, so reminders come sooner (default: %(default)g)",
+    )
+    chat.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep the chat's database, diary key and received files here (default: a temporary folder)",
+    )
     check = commands.add_parser("check-content", help="validate content/ and report every problem")
     check.add_argument(
         "--readability", action="store_true", help="print words, characters as sent and reading grade per answer"
@@ -250,6 +215,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C before a command took over the terminal: no traceback
+        print(file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "say":  # a client of the fake Bot API: needs no settings or content
         return say.run(args, sys.stdout, sys.stderr)
@@ -304,6 +277,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "db":
         return _db_rekey(settings, content) if args.action == "rekey" else _db_upgrade(settings)
 
+    if args.command == "chat":
+        from bot.devtools import chat  # here: it loads the whole bot, which `ask` does not need
+
+        return chat.main(args, settings, content)
+
     responder = Responder(content)
     if args.command == "ask":
         if not args.question and hasattr(sys.stdin, "reconfigure"):
@@ -317,9 +295,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "explain":
         _explain(responder, " ".join(args.message), sys.stdout)
-        return 0
-    if args.command == "chat":
-        _chat(responder, sys.stdin, sys.stdout, settings.diary_retention_days)
         return 0
     if args.command == "evaluate":
         return _evaluate(responder, args)

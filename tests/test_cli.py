@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
 
-from bot.cli import _chat, main
+from bot.cli import main
 
 
 def run_cli(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -53,15 +52,6 @@ def test_ask_joins_unquoted_words_into_one_question(capsys):
     assert main(["ask", "--json", "is", "400", "mg", "too", "much"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["question"] == "is 400 mg too much" and record["topic"] == "doses"
-
-
-def test_chat_answers_questions_and_presses_buttons_by_number(responder):
-    out = io.StringIO()
-    _chat(responder, io.StringIO("what foods have magnesium\n1\n/quit\n"), out)
-    transcript = out.getvalue()
-    assert "Pumpkin seeds" in transcript
-    assert "[1] Sources 📚" in transcript
-    assert 'Sources for "Foods with magnesium"' in transcript
 
 
 def test_run_without_token_explains_what_is_missing():

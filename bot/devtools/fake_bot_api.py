@@ -66,6 +66,7 @@ def _too_many(retry_after: float) -> tuple[int, dict[str, Any]]:
 class Call:
     method: str
     params: dict[str, Any]
+    message_id: int | None = None  # the message a send made, or an edit changed, once answered
 
 
 @dataclass
@@ -356,9 +357,10 @@ class FakeBotApi:
         refused = self._refuse_for_rate(method, params)
         if refused is not None:
             return refused
+        call = Call(method, params)
         if method != "getUpdates" and self.record_calls:
             async with self._changed:
-                self.calls.append(Call(method, params))
+                self.calls.append(call)
                 self._changed.notify_all()
         if method in SENDS and int(params.get("chat_id", 0)) in self.blocked:
             return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
@@ -380,8 +382,10 @@ class FakeBotApi:
                 self.replies.setdefault(chat_id, []).append((time.time(), str(params.get("text", ""))[:40]))
                 self.last_sent_at = time.monotonic()
                 self.first_sent_at = self.first_sent_at or self.last_sent_at
+            edited = params.get("message_id") if method == "editMessageText" else None
+            call.message_id = int(edited) if edited is not None else next(self._message_ids)
             result = {
-                "message_id": next(self._message_ids),
+                "message_id": call.message_id,
                 "date": int(time.time()),
                 "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
                 "from": self._bot_user(),
@@ -531,10 +535,11 @@ def _params(request: tornado.httputil.HTTPServerRequest) -> dict[str, Any]:
     if "multipart" in content_type:
         raw = {k: v[0].decode() for k, v in request.body_arguments.items()}
         files = {name: parts[0]["body"] for name, parts in request.files.items()}
+        names = {name: parts[0]["filename"] for name, parts in request.files.items()}
     else:
         raw = dict(parse_qsl(request.body.decode()))
-        files = {}
-    params: dict[str, Any] = {"_files": files} if files else {}
+        files = names = {}
+    params: dict[str, Any] = {"_files": files, "_file_names": names} if files else {}
     for key, value in raw.items():
         try:
             params[key] = json.loads(value)
