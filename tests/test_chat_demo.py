@@ -118,7 +118,7 @@ def test_remind_then_the_fast_clock_brings_the_tip(content, tmp_path):
     time.now += 3 * 3600 / 600  # three bot hours: 18:00 -> 21:00
     shown = chat.see("Skip tonight", mark)[mark:]
     assert "[Wed 25 Nov 21:0" in shown and "bot> 🌙" in shown  # it came by itself, at bot time 21:0x
-    assert "[1] ✅ Done  [2] ⏰ Snooze 30 min" in shown  # pressed like any button (above)
+    assert "[1] Done ✅  [2] Snooze 30 min ⏰" in shown  # pressed like any button (above)
     assert chat.end(None) == 0  # Ctrl-D
     assert chat.screen.getvalue().endswith("Bye: the bot has stopped.\n")
 
