@@ -175,6 +175,7 @@ def test_the_command_keeps_its_data_dir_with_a_made_diary_key_and_logs_there(tmp
 
     monkeypatch.setattr("sys.stdin", io.StringIO("is 400 mg too much\n"))  # then the end of input
     monkeypatch.delenv("DIARY_KEY")  # a key is made and kept beside the database
+    monkeypatch.setenv("COLUMNS", "300")  # a wide terminal: the long temporary path stays on one line
     assert main(["chat", "--clock-speed", "600", "--data-dir", str(tmp_path)]) == 0
     shown = capsys.readouterr().out
     assert "Bot time runs 600x" in shown and f"Data in {tmp_path}." in shown
