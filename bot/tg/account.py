@@ -14,12 +14,13 @@ from bot.replies import Reply
 from bot.storage.models import DeliveryStatus
 from bot.tg.handlers import responder_of, send, unknown_command
 from bot.tg.reminders import service_of, states_of
+from bot.tg.updates import chat_id_of, message_of
 from bot.understanding import Intent
 
 
 async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send everything stored about this chat as a JSON file."""
-    chat_id = update.effective_chat.id
+    chat_id = chat_id_of(update)
     service = service_of(context)
     diary = context.bot_data["diary"]
     settings = await service.get(chat_id)
@@ -93,4 +94,4 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"in doubt (crash or timeout) {delivered.get(DeliveryStatus.unknown, 0)}",
         "Answers today (UTC, this process): " + (", ".join(f"{k} {v}" for k, v in sorted(answers.items())) or "none"),
     ]
-    await send(update.effective_message, Reply(Intent.smalltalk, "\n".join(lines)))
+    await send(message_of(update), Reply(Intent.smalltalk, "\n".join(lines)))

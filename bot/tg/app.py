@@ -8,7 +8,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -312,6 +312,18 @@ async def _post_shutdown(application: Application) -> None:
             await engine.dispose()
 
 
+Hook = Callable[[Application], Coroutine[Any, Any, None]]
+Serve = Callable[[Application, Settings, asyncio.Event], Coroutine[Any, Any, None]]
+
+
+def _hook(hook: Hook | None, name: str) -> Hook:
+    """One of the hooks build_application sets (PTB types them as optional). Without PTB's
+    Updater nothing runs post_init and post_shutdown, so serve_webhook and serve_polling do."""
+    if hook is None:
+        raise RuntimeError(f"the Application has no {name}; build it with build_application")
+    return hook
+
+
 def build_application(
     settings: Settings,
     content: Content,
@@ -363,7 +375,7 @@ async def serve_webhook(
     inbox before Telegram gets its 200; after `stop` Telegram gets 503 and sends it again later."""
     secret = settings.require_webhook_secret()
     async with application:
-        await application.post_init(application)
+        await _hook(application.post_init, "post_init")(application)
         await application.start()
         pipeline: UpdatePipeline = application.bot_data["pipeline"]
         pipeline.start()
@@ -386,7 +398,7 @@ async def serve_webhook(
         await server.drain(DRAIN_SECONDS)
         await _wind_down(application)
         await server.close()
-        await application.post_shutdown(application)
+        await _hook(application.post_shutdown, "post_shutdown")(application)
 
 
 async def serve_polling(
@@ -395,7 +407,7 @@ async def serve_polling(
     """Long polling until `stop`, then shut down gracefully. A batch is in the inbox before the
     next getUpdates tells Telegram it arrived."""
     async with application:
-        await application.post_init(application)
+        await _hook(application.post_init, "post_init")(application)
         await application.start()
         pipeline: UpdatePipeline = application.bot_data["pipeline"]
         pipeline.start()
@@ -408,7 +420,7 @@ async def serve_polling(
         log.info("stopping: no new updates; finishing what is in flight (at most %.0f s)", SHUTDOWN_SECONDS)
         await poller.stop()
         await _wind_down(application)
-        await application.post_shutdown(application)
+        await _hook(application.post_shutdown, "post_shutdown")(application)
 
 
 async def _wind_down(application: Application) -> None:
@@ -438,7 +450,7 @@ def run(settings: Settings, content: Content) -> int:
     # an ephemeral key would make every diary entry unreadable after a restart
     settings = settings.model_copy(update={"diary_key": settings.require_diary_key()})
     if settings.webhook_url:
-        serve = serve_webhook
+        serve: Serve = serve_webhook
     else:
         asyncio.run(_preflight(settings))
         serve = serve_polling

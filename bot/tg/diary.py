@@ -38,6 +38,7 @@ from bot.tg.handlers import send_to
 from bot.tg.language import language_of
 from bot.tg.render import keyboard
 from bot.tg.sender import READ_TIMEOUT, attempt
+from bot.tg.updates import CommandCallback, chat_id_of, query_of
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def renderer_of(context: Context) -> Renderer:
 
 
 def _chat(update: Update) -> int:
-    return update.effective_chat.id
+    return chat_id_of(update)
 
 
 async def _say(context: Context, chat_id: int, reply: Reply) -> None:
@@ -70,7 +71,7 @@ async def _say(context: Context, chat_id: int, reply: Reply) -> None:
 
 async def _edit(update: Update, reply: Reply, *, markup_only: bool = False) -> None:
     """Edit the pressed message in place; a double tap that changes nothing is not an error."""
-    query = update.callback_query
+    query = query_of(update)
     try:
         if markup_only:
             await query.edit_message_reply_markup(reply_markup=keyboard(reply))
@@ -81,7 +82,7 @@ async def _edit(update: Update, reply: Reply, *, markup_only: bool = False) -> N
             raise
 
 
-def private(callback: Callable[[Update, Context], Awaitable[None]]) -> Callable[[Update, Context], Awaitable[None]]:
+def private(callback: CommandCallback) -> CommandCallback:
     """Health data stays out of groups: there the diary only says where it works."""
 
     async def wrapped(update: Update, context: Context) -> None:
@@ -120,11 +121,11 @@ async def _step(update: Update, context: Context, action: Action) -> None:
     chat_id, diary, texts = _chat(update), diary_of(context), await texts_of(update, context)
     assert action.night is not None
     if action.night > await diary.tonight(chat_id) or not _valid_step(action):
-        await update.callback_query.answer()
+        await query_of(update).answer()
         await _say(context, chat_id, texts.stale())
         return
     night, step, toast = await _record(diary, chat_id, action, texts.texts.from_tip)
-    await update.callback_query.answer(toast)
+    await query_of(update).answer(toast)
     if step is Step.saved:
         settings = await diary.settings(chat_id)
         await _edit(update, texts.saved(night, offer_morning=settings is None or settings.checkin_minute is None))
@@ -201,7 +202,7 @@ def _zone(context: Context, text: str) -> str | None:
 
 
 async def _morning_button(update: Update, context: Context, action: Action) -> None:
-    await update.callback_query.answer()
+    await query_of(update).answer()
     chat_id, diary, texts = _chat(update), diary_of(context), await texts_of(update, context)
     if action.value == "off":
         await diary.checkin_off(chat_id)
@@ -238,7 +239,7 @@ async def weekly_command(update: Update, context: Context) -> None:
 
 
 async def _weekly_button(update: Update, context: Context, action: Action) -> None:
-    await update.callback_query.answer()
+    await query_of(update).answer()
     chat_id, diary, texts = _chat(update), diary_of(context), await texts_of(update, context)
     if action.value == "off":
         await diary.weekly_off(chat_id)
@@ -302,19 +303,19 @@ async def _send_report(update: Update, context: Context, chat_id: int, days: int
 
 
 async def _chart_button(update: Update, context: Context, action: Action) -> None:
-    await update.callback_query.answer()
+    await query_of(update).answer()
     if action.number in CHART_NIGHTS:
         await _send_chart(update, context, _chat(update), action.number)
 
 
 async def _report_button(update: Update, context: Context, action: Action) -> None:
-    await update.callback_query.answer()
+    await query_of(update).answer()
     if action.number in REPORT_DAYS:
         await _send_report(update, context, _chat(update), action.number, None)
 
 
 async def _checkin_button(update: Update, context: Context, action: Action) -> None:
-    await update.callback_query.answer()
+    await query_of(update).answer()
     await checkin_command(update, context)
 
 
@@ -340,7 +341,7 @@ async def ferritin_command(update: Update, context: Context) -> None:
 
 
 async def _ferritin_undo(update: Update, context: Context, action: Action) -> None:
-    await update.callback_query.answer()
+    await query_of(update).answer()
     chat_id, texts = _chat(update), await texts_of(update, context)
     removed = await diary_of(context).delete_last_ferritin(chat_id)
     await _say(context, chat_id, texts.ferritin_removed() if removed else texts.ferritin_usage([]))
@@ -363,7 +364,7 @@ async def meds_command(update: Update, context: Context) -> None:
 
 async def _medicine_button(update: Update, context: Context, action: Action) -> None:
     chat_id, diary, texts = _chat(update), diary_of(context), await texts_of(update, context)
-    await update.callback_query.answer()
+    await query_of(update).answer()
     current = await diary.medicines(chat_id)
     if action.value == "clear":
         await diary.set_medicines(chat_id, Medicines())
@@ -397,8 +398,9 @@ ROUTES: dict[Verb, Callable[[Update, Context, Action], Awaitable[None]]] = {
 
 async def diary_button(update: Update, context: Context) -> None:
     """Every diary button, routed by its verb; forged or old data get a polite answer."""
-    action = actions.parse(update.callback_query.data or "")
-    if action is None or update.callback_query.message is None:
+    query = query_of(update)
+    action = actions.parse(query.data or "")
+    if action is None or query.message is None:
         from bot.tg.routing import on_button  # the one place that answers stale, forged and inline taps
 
         await on_button(update, context)

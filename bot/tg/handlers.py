@@ -19,6 +19,7 @@ from bot.logs import Throttle
 from bot.replies import Reply, Responder
 from bot.tg.language import responder_for
 from bot.tg.render import keyboard, split_html
+from bot.tg.updates import chat_id_of, message_of
 from bot.understanding import Intent
 
 log = logging.getLogger(__name__)
@@ -58,13 +59,13 @@ async def edit_or_send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply
     query = update.callback_query
     pieces = split_html(sendable(reply.html))
     if query is None or query.message is None or len(pieces) > 1:
-        await send_to(context.bot, update.effective_chat.id, reply)
+        await send_to(context.bot, chat_id_of(update), reply)
         return
     try:
         await query.edit_message_text(pieces[0], reply_markup=keyboard(reply))
     except BadRequest as exc:
         if "not modified" not in exc.message.lower():
-            await send_to(context.bot, update.effective_chat.id, reply)
+            await send_to(context.bot, chat_id_of(update), reply)
 
 
 def addressed_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
@@ -98,7 +99,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start, or /start <topic-id> from a link (t.me/<bot>?start=iron, a leaflet's QR code):
     the welcome, then that topic. A payload naming no topic gets the welcome, the whole menu and
     one line saying the link's topic is not known; it is never echoed back."""
-    user, message = update.effective_user, update.effective_message
+    user, message = update.effective_user, message_of(update)
     responder = await responder_for(update, context)
     name = user.first_name if user else None
     payload = (context.args or [""])[0]
@@ -112,17 +113,17 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await send(update.effective_message, (await responder_for(update, context)).help_reply())
+    await send(message_of(update), (await responder_for(update, context)).help_reply())
 
 
 async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await send(update.effective_message, (await responder_for(update, context)).menu_reply())
+    await send(message_of(update), (await responder_for(update, context)).menu_reply())
 
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     reply = (await responder_for(update, context)).privacy_reply()
     days = context.bot_data["diary"].retention.days  # the text says how long the diary is kept
-    await send(update.effective_message, Reply(reply.intent, reply.html.replace("{retention}", str(days))))
+    await send(message_of(update), Reply(reply.intent, reply.html.replace("{retention}", str(days))))
 
 
 def _count(context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
@@ -140,7 +141,7 @@ def _count(context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
 
 async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
     _count(context, reply)
-    await send(update.effective_message, reply)
+    await send(message_of(update), reply)
 
 
 async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -158,12 +159,12 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if in_private_or_replying(update, context):
-        await send(update.effective_message, (await responder_for(update, context)).help_reply())
+        await send(message_of(update), (await responder_for(update, context)).help_reply())
 
 
 async def non_text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if in_private_or_replying(update, context):
-        await send(update.effective_message, (await responder_for(update, context)).non_text_reply())
+        await send(message_of(update), (await responder_for(update, context)).non_text_reply())
 
 
 # -- buttons of answers (bot.tg.routing has already answered the query and checked the chat) ------
@@ -180,7 +181,7 @@ async def _show(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply
     pressed = update.callback_query.message if update.callback_query else None
     shown = getattr(pressed, "text", None) or ""
     if reply is None or responder.holds_urgent_care(shown):
-        await send_to(context.bot, update.effective_chat.id, reply or responder.stale_button_reply())
+        await send_to(context.bot, chat_id_of(update), reply or responder.stale_button_reply())
         return
     await edit_or_send(update, context, reply)
 

@@ -16,6 +16,7 @@ from telegram.ext import ContextTypes
 from bot import metrics
 from bot.inline import InlineAnswers, Shareable
 from bot.tg.language import responder_for
+from bot.tg.updates import inline_query_of
 
 CACHE_SECONDS = 300  # the same query gets the same answers: Telegram may reuse them this long
 START_PARAMETER = "inline"  # /start inline: names no topic, so the welcome and the whole menu
@@ -36,7 +37,7 @@ def _article(found: Shareable, username: str | None, label: str) -> InlineQueryR
 
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.inline_query
+    query = inline_query_of(update)
     responder = await responder_for(update, context)
     offered = InlineAnswers(responder).for_query(query.query)
     for found in offered:

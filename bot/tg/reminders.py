@@ -27,6 +27,7 @@ from bot.replies import Reply
 from bot.tg.handlers import answer, send_to, sendable
 from bot.tg.language import language_of
 from bot.tg.render import keyboard
+from bot.tg.updates import chat_id_of, location_of, query_of, text_of
 from bot.understanding import Context, Intent
 
 log = logging.getLogger(__name__)
@@ -61,9 +62,14 @@ def states_of(context: ContextTypes.DEFAULT_TYPE) -> ChatStates:
     return context.bot_data["chat_states"]
 
 
-async def _say(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply, markup: object = None) -> None:
+async def _say(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    reply: Reply,
+    markup: ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None,
+) -> None:
     """Send to the chat of the update, whether it came as a message or a button press."""
-    chat_id = update.effective_chat.id
+    chat_id = chat_id_of(update)
     if markup is None:
         await send_to(context.bot, chat_id, reply)
     else:
@@ -118,7 +124,7 @@ async def ask(
     update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft, reply: Reply | None = None
 ) -> None:
     """Store the step, then ask for what it waits for (or say `reply`, e.g. "try again")."""
-    await states_of(context).put(update.effective_chat.id, REMIND, draft)
+    await states_of(context).put(chat_id_of(update), REMIND, draft)
     texts = await texts_of(update, context)
     if draft.step is RemindStep.ask_time:
         await _say(update, context, reply or texts.ask_time())
@@ -128,7 +134,7 @@ async def ask(
 
 async def _finish(update: Update, context: ContextTypes.DEFAULT_TYPE, minute: int, zone: ZoneMatch | None) -> None:
     """Subscribe once both time and zone are known; otherwise ask for the zone."""
-    chat_id = update.effective_chat.id
+    chat_id = chat_id_of(update)
     service = service_of(context)
     if zone is None:
         existing = await service.get(chat_id)
@@ -159,7 +165,7 @@ async def _time_and_zone(update: Update, context: ContextTypes.DEFAULT_TYPE, tex
 async def _zone_known(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft, zone: ZoneMatch) -> None:
     minute = draft.minute
     if minute is None:  # changing the zone of an existing reminder
-        existing = await service_of(context).get(update.effective_chat.id)
+        existing = await service_of(context).get(chat_id_of(update))
         if existing is None:
             await ask(update, context, RemindDraft(step=RemindStep.ask_time))
             return
@@ -173,7 +179,7 @@ async def _not_an_answer(
     """Something other than the awaited answer: a real question wins over the flow and ends it."""
     if reply.intent in (Intent.emergency, Intent.smalltalk) or (reply.intent is Intent.topic and reply.confident):
         await answer(update, context, reply)
-        await end_flow_quietly(context, update.effective_chat.id)
+        await end_flow_quietly(context, chat_id_of(update))
         return
     await ask(update, context, draft, retry)
 
@@ -192,7 +198,7 @@ async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def time_typed(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft, reply: Reply) -> None:
     """Text while the flow waits for a time; `reply` is what the text would get as a question."""
-    text = update.effective_message.text
+    text = text_of(update)
     if parse_time(text) is None:
         await _not_an_answer(update, context, draft, reply, (await texts_of(update, context)).bad_time())
         return
@@ -200,7 +206,7 @@ async def time_typed(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: 
 
 
 async def zone_typed(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft, reply: Reply) -> None:
-    zone = await asyncio.to_thread(zones_of(context).find, update.effective_message.text)
+    zone = await asyncio.to_thread(zones_of(context).find, text_of(update))
     if zone is None:
         await _not_an_answer(update, context, draft, reply, (await texts_of(update, context)).bad_zone())
         return
@@ -208,7 +214,7 @@ async def zone_typed(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: 
 
 
 async def zone_shared(update: Update, context: ContextTypes.DEFAULT_TYPE, draft: RemindDraft) -> None:
-    location = update.effective_message.location
+    location = location_of(update)
     zone = await asyncio.to_thread(zones_of(context).at_location, location.latitude, location.longitude)
     if zone is None:
         await ask(update, context, draft, (await texts_of(update, context)).bad_zone())
@@ -217,15 +223,15 @@ async def zone_shared(update: Update, context: ContextTypes.DEFAULT_TYPE, draft:
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await states_of(context).clear(update.effective_chat.id, REMIND, FORGET)
+    await states_of(context).clear(chat_id_of(update), REMIND, FORGET)
     notices = (await texts_of(update, context)).notices
     await _say(update, context, Reply(Intent.reminders, notices.nothing_changed), ReplyKeyboardRemove())
 
 
 async def reminder_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Free text the question core routed as a reminders request ("nudge me at 10pm instead")."""
-    request = parse_request(update.effective_message.text)
-    chat_id = update.effective_chat.id
+    request = parse_request(text_of(update))
+    chat_id = chat_id_of(update)
     service, texts = service_of(context), await texts_of(update, context)
     if request.action is Action.set_time and request.minute is not None:
         zone = await asyncio.to_thread(zones_of(context).find, request.rest, fuzzy=False) if request.rest else None
@@ -254,13 +260,13 @@ async def reminder_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def reminders_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     service = service_of(context)
-    settings = await service.get(update.effective_chat.id)
+    settings = await service.get(chat_id_of(update))
     await _say(update, context, (await texts_of(update, context)).settings(settings, service.clock()))
 
 
 async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     service, texts = service_of(context), await texts_of(update, context)
-    stopped = await service.stop(update.effective_chat.id)
+    stopped = await service.stop(chat_id_of(update))
     await _say(update, context, texts.stopped() if stopped else texts.settings(None, service.clock()))
 
 
@@ -281,7 +287,7 @@ async def change_zone(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.
 
 async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ShowSettings) -> None:
     service = service_of(context)
-    settings = await service.get(update.effective_chat.id)
+    settings = await service.get(chat_id_of(update))
     if settings is None:
         await ask(update, context, RemindDraft(step=RemindStep.ask_time))
         return
@@ -290,13 +296,13 @@ async def show_settings(update: Update, context: ContextTypes.DEFAULT_TYPE, _: c
 
 async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.Pause) -> None:
     service, texts = service_of(context), await texts_of(update, context)
-    paused = await service.pause(update.effective_chat.id)
+    paused = await service.pause(chat_id_of(update))
     await _say(update, context, texts.paused() if paused else texts.settings(None, service.clock()))
 
 
 async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.Resume) -> None:
     service = service_of(context)
-    settings = await service.resume(update.effective_chat.id)
+    settings = await service.resume(chat_id_of(update))
     await _say(update, context, (await texts_of(update, context)).settings(settings, service.clock()))
 
 
@@ -306,39 +312,39 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.Stop) -
 
 async def skip_tonight(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.SkipTonight) -> None:
     service, texts = service_of(context), await texts_of(update, context)
-    settings = await service.skip_tonight(update.effective_chat.id)
+    settings = await service.skip_tonight(chat_id_of(update))
     now = service.clock()
     await _say(update, context, texts.skipped(settings, now) if settings else texts.settings(None, now))
 
 
 async def choose_tips(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ChooseTips) -> None:
     service, texts = service_of(context), await texts_of(update, context)
-    settings = await service.get(update.effective_chat.id)
+    settings = await service.get(chat_id_of(update))
     await _say(update, context, texts.measures(settings) if settings else texts.settings(None, service.clock()))
 
 
 async def toggle_measure(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.ToggleMeasure) -> None:
     service, texts = service_of(context), await texts_of(update, context)
-    settings = await service.toggle_measure(update.effective_chat.id, pressed.measure)
+    settings = await service.toggle_measure(chat_id_of(update), pressed.measure)
     if settings is None:
         await _say(update, context, texts.settings(None, service.clock()))
         return
     updated = texts.measures(settings)
     try:
-        await update.callback_query.edit_message_reply_markup(reply_markup=keyboard(updated))
+        await query_of(update).edit_message_reply_markup(reply_markup=keyboard(updated))
     except BadRequest:  # the message is too old to edit: show the choice afresh
         await _say(update, context, updated)
 
 
 async def tip_done(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.TipDone) -> None:
     texts = await texts_of(update, context)
-    recorded = await service_of(context).record_outcome(update.effective_chat.id, pressed.delivery, "done")
+    recorded = await service_of(context).record_outcome(chat_id_of(update), pressed.delivery, "done")
     await _say(update, context, texts.done() if recorded else texts.stale())
 
 
 async def tip_snooze(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.TipSnooze) -> None:
     service, texts = service_of(context), await texts_of(update, context)
-    chat_id = update.effective_chat.id
+    chat_id = chat_id_of(update)
     at = await service.snooze(chat_id, pressed.delivery)
     settings = await service.get(chat_id) if at else None
     await _say(update, context, texts.snoozed(at, settings.zone) if at and settings else texts.stale())
@@ -346,7 +352,7 @@ async def tip_snooze(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed
 
 async def tip_skip(update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: cb.TipSkip) -> None:
     service, texts = service_of(context), await texts_of(update, context)
-    chat_id = update.effective_chat.id
+    chat_id = chat_id_of(update)
     settings = None
     if await service.record_outcome(chat_id, pressed.delivery, "skipped"):
         settings = await service.skip_tonight(chat_id)
@@ -362,13 +368,13 @@ async def stale_reminder(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     states = states_of(context)
-    await states.put(update.effective_chat.id, FORGET, ForgetRequest(asked_at=states.clock()))
+    await states.put(chat_id_of(update), FORGET, ForgetRequest(asked_at=states.clock()))
     await _say(update, context, (await texts_of(update, context)).forget_confirm())
 
 
 async def forget_yes(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ForgetYes) -> None:
     """Deletes everything stored about the chat, only after /forget and then this tap."""
-    chat_id = update.effective_chat.id
+    chat_id = chat_id_of(update)
     if await states_of(context).get(chat_id, FORGET) is None:
         notices = (await texts_of(update, context)).notices
         await _say(update, context, Reply(Intent.reminders, notices.forget_expired))
@@ -379,7 +385,7 @@ async def forget_yes(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.F
 
 
 async def forget_no(update: Update, context: ContextTypes.DEFAULT_TYPE, _: cb.ForgetNo) -> None:
-    await states_of(context).clear(update.effective_chat.id, FORGET)
+    await states_of(context).clear(chat_id_of(update), FORGET)
     await _say(update, context, (await texts_of(update, context)).forget_kept())
 
 

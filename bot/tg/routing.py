@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -36,6 +35,7 @@ from bot.conversations import RemindDraft, RemindStep
 from bot.replies import Reply
 from bot.tg import account, handlers, inline, reminders, settings
 from bot.tg.language import responder_for
+from bot.tg.updates import ButtonHandler, CommandCallback, chat_id_of, message_of, query_of, text_of
 from bot.understanding import Intent
 from bot.understanding.classifier import remember
 
@@ -47,9 +47,7 @@ def responder_clock(context: Context):
     return reminders.service_of(context).clock
 
 
-ButtonHandler = Callable[[Update, Context, Any], Awaitable[None]]
 StepHandler = Callable[[Update, Context, RemindDraft, Reply], Awaitable[None]]
-CommandCallback = Callable[[Update, Context], Awaitable[None]]
 
 
 async def stale_button(update: Update, context: Context, pressed: cb.Stale) -> None:
@@ -58,7 +56,7 @@ async def stale_button(update: Update, context: Context, pressed: cb.Stale) -> N
         await reminders.stale_reminder(update, context)
     else:
         reply = (await responder_for(update, context)).stale_button_reply()
-        await handlers.send_to(context.bot, update.effective_chat.id, reply)
+        await handlers.send_to(context.bot, chat_id_of(update), reply)
 
 
 BUTTONS: dict[type[cb.Callback], ButtonHandler] = {
@@ -102,7 +100,7 @@ PRIVATE_COMMANDS: dict[str, CommandCallback] = {
 
 async def on_button(update: Update, context: Context) -> None:
     """Every pressed button: answered exactly once, with a toast where it cannot act."""
-    query = update.callback_query
+    query = query_of(update)
     pressed = cb.decode(query.data)
     if query.message is None:  # under an inline message: no chat to answer in
         await query.answer((await responder_for(update, context)).messages.notices.inline_toast)
@@ -117,8 +115,7 @@ async def on_button(update: Update, context: Context) -> None:
 async def private_text(update: Update, context: Context) -> None:
     """Typed text in a private chat: an answer to the flow's question, or a question, read with
     the chat's previous question when it is a follow-up ("and citrate?")."""
-    chat_id = update.effective_chat.id
-    text = update.effective_message.text
+    chat_id, text = chat_id_of(update), text_of(update)
     urgent = handlers.responder_of(context)  # urgent care comes from safety.yaml, in no catalogue
     now = responder_clock(context)()
     alone = urgent.classifier.classify(text, now=now)
@@ -145,7 +142,7 @@ async def private_text(update: Update, context: Context) -> None:
 
 async def private_location(update: Update, context: Context) -> None:
     """A shared location answers the flow's zone question; otherwise it is just not text."""
-    draft = await reminders.current_flow(context, update.effective_chat.id)
+    draft = await reminders.current_flow(context, chat_id_of(update))
     if draft is not None and draft.step is RemindStep.ask_zone:
         await reminders.zone_shared(update, context, draft)
     else:
@@ -159,7 +156,7 @@ def _private_only(callback: CommandCallback) -> CommandCallback:
             await callback(update, context)
         elif chat is not None:
             notices = (await responder_for(update, context)).messages.notices
-            await handlers.send(update.effective_message, Reply(Intent.reminders, notices.private_only))
+            await handlers.send(message_of(update), Reply(Intent.reminders, notices.private_only))
 
     guarded.__name__ = guarded.__qualname__ = f"private_only_{callback.__name__}"
     return guarded

@@ -20,6 +20,7 @@ from bot.storage.models import Status
 from bot.tg import account, reminders
 from bot.tg.handlers import edit_or_send, send
 from bot.tg.language import language_of, languages_of, responder_for
+from bot.tg.updates import ButtonHandler, chat_id_of, message_of
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -34,14 +35,14 @@ async def _texts(update: Update, context: Context) -> SettingsReplies:
 
 
 async def _main(update: Update, context: Context) -> Reply:
-    chat_id = update.effective_chat.id
+    chat_id = chat_id_of(update)
     reminder = await reminders.service_of(context).get(chat_id)
     diary = await _diary(context).settings(chat_id)
     return (await _texts(update, context)).main(reminder, diary, await language_of(update, context))
 
 
 async def _page(update: Update, context: Context, page: cb.Page) -> Reply:
-    chat_id = update.effective_chat.id
+    chat_id = chat_id_of(update)
     texts = await _texts(update, context)
     if page is cb.Page.reminders:
         return texts.reminders(await reminders.service_of(context).get(chat_id))
@@ -54,7 +55,7 @@ async def _page(update: Update, context: Context, page: cb.Page) -> Reply:
 
 
 async def settings_command(update: Update, context: Context) -> None:
-    await send(update.effective_message, await _main(update, context))
+    await send(message_of(update), await _main(update, context))
 
 
 async def open_settings(update: Update, context: Context, _: cb.OpenSettings) -> None:
@@ -71,7 +72,7 @@ async def show_page(update: Update, context: Context, pressed: cb.SettingsPage) 
 async def reminder_time(update: Update, context: Context, pressed: cb.SettingsTime) -> None:
     """A time: changes an existing reminder's time, or switches reminders on in the zone already
     known; with no zone known, asks for it like /remind does."""
-    chat_id, service = update.effective_chat.id, reminders.service_of(context)
+    chat_id, service = chat_id_of(update), reminders.service_of(context)
     existing = await service.get(chat_id)
     if existing is not None and existing.status != Status.stopped:
         await service.set_time(chat_id, pressed.minute)
@@ -85,12 +86,12 @@ async def reminder_time(update: Update, context: Context, pressed: cb.SettingsTi
 
 
 async def reminder_measure(update: Update, context: Context, pressed: cb.SettingsMeasure) -> None:
-    await reminders.service_of(context).toggle_measure(update.effective_chat.id, pressed.measure)
+    await reminders.service_of(context).toggle_measure(chat_id_of(update), pressed.measure)
     await show_page(update, context, cb.SettingsPage(cb.Page.reminders))
 
 
 async def reminder_pause(update: Update, context: Context, _: cb.SettingsPause) -> None:
-    chat_id, service = update.effective_chat.id, reminders.service_of(context)
+    chat_id, service = chat_id_of(update), reminders.service_of(context)
     existing = await service.get(chat_id)
     if existing is not None and existing.status == Status.active:
         await service.pause(chat_id)
@@ -108,7 +109,7 @@ async def reminder_zone(update: Update, context: Context, _: cb.SettingsZone) ->
 
 
 async def morning(update: Update, context: Context, pressed: cb.SettingsMorning) -> None:
-    diary, chat_id = _diary(context), update.effective_chat.id
+    diary, chat_id = _diary(context), chat_id_of(update)
     zone = await diary.known_zone(chat_id)
     if zone is not None:  # the page offers times only once a zone is known
         await diary.set_checkin(chat_id, pressed.minute, zone)
@@ -116,17 +117,17 @@ async def morning(update: Update, context: Context, pressed: cb.SettingsMorning)
 
 
 async def morning_off(update: Update, context: Context, _: cb.SettingsMorningOff) -> None:
-    await _diary(context).checkin_off(update.effective_chat.id)
+    await _diary(context).checkin_off(chat_id_of(update))
     await show_page(update, context, cb.SettingsPage(cb.Page.diary))
 
 
 async def weekly(update: Update, context: Context, pressed: cb.SettingsWeekly) -> None:
-    await _diary(context).set_weekly(update.effective_chat.id, pressed.day)
+    await _diary(context).set_weekly(chat_id_of(update), pressed.day)
     await show_page(update, context, cb.SettingsPage(cb.Page.diary))
 
 
 async def weekly_off(update: Update, context: Context, _: cb.SettingsWeeklyOff) -> None:
-    await _diary(context).weekly_off(update.effective_chat.id)
+    await _diary(context).weekly_off(chat_id_of(update))
     await show_page(update, context, cb.SettingsPage(cb.Page.diary))
 
 
@@ -136,7 +137,7 @@ async def weekly_off(update: Update, context: Context, _: cb.SettingsWeeklyOff) 
 async def choose_language(update: Update, context: Context, pressed: cb.SettingsLanguage) -> None:
     languages = languages_of(context)
     if pressed.language in languages.available:
-        await languages.choose(update.effective_chat.id, pressed.language)
+        await languages.choose(chat_id_of(update), pressed.language)
     await show_page(update, context, cb.SettingsPage(cb.Page.language))  # already in the new language
 
 
@@ -148,7 +149,7 @@ async def forget(update: Update, context: Context, _: cb.SettingsForget) -> None
     await reminders.forget_command(update, context)
 
 
-BUTTONS = {
+BUTTONS: dict[type[cb.Callback], ButtonHandler] = {
     cb.OpenSettings: open_settings,
     cb.SettingsPage: show_page,
     cb.SettingsTime: reminder_time,
