@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from telegram import Bot, Message, Update
 from telegram.constants import ChatType
+from telegram.error import NetworkError
 from telegram.ext import ContextTypes
 
 from bot import callbacks as cb
@@ -17,6 +18,7 @@ from bot import metrics
 from bot.logs import Throttle
 from bot.replies import Reply, Responder
 from bot.tg.render import keyboard, split_html
+from bot.tg.transport import never_left
 from bot.understanding import Intent
 
 log = logging.getLogger(__name__)
@@ -160,7 +162,8 @@ async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE, press
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log what failed and tell the user, rather than going silent.
+    """Log what failed and tell the user, rather than going silent; or, if the failure is that
+    Telegram could not be reached at all, hand the update back to the pipeline to try again.
 
     The log line names the exception type; its traceback comes without exception messages
     (bot.logs), which can quote what was being sent. The same failure repeated (a full disk
@@ -177,7 +180,13 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     if held_back is not None:
         repeats = f" ({held_back} more like it since the last report)" if held_back else ""
         log.error("%s failed: %s%s", subject, type(error).__name__, repeats, exc_info=error)
-    if not isinstance(update, Update) or update.effective_chat is None:
+    if not isinstance(update, Update):
+        return
+    pipeline = context.bot_data.get("pipeline")
+    unreachable = isinstance(error, NetworkError) and never_left(error)
+    if unreachable and pipeline is not None and pipeline.undelivered(update.update_id):
+        return  # Telegram is out of reach: the update is handled again later, not apologised for
+    if update.effective_chat is None:
         return
     try:
         await context.bot.send_message(update.effective_chat.id, responder_of(context).error_reply().html)

@@ -12,7 +12,10 @@
    the handlers (a handler's exception has reached the error handler by the time it returns).
    Then the row is deleted, and in the same transaction the chat's next update, if one waits, is
    claimed for the same worker: only now can it start. A worker keeps its chat while updates
-   keep coming; the leases of updates in flight are renewed while they run.
+   keep coming; the leases of updates in flight are renewed while they run. An update whose
+   answer could not reach Telegram at all (the error handler reports it: no connection, so
+   nothing was delivered) is not deleted but deferred: handled again after half its age (1-30 s),
+   its chat's later updates behind it, until Telegram has been away for DEFER_FOR.
 
 On stop, updates in flight get a bounded time to finish; whatever is left goes back to the inbox
 for the next process. See bot/inbox.py for what can still be handled twice.
@@ -26,6 +29,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 
 from telegram import Update
 from telegram.ext import Application
@@ -37,6 +41,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # claims of one update before it is given up: it kills its process every time
 FINISH_TRIES = 3
+DEFER_SECONDS = (1.0, 30.0)  # an unanswerable update waits half its age, within these bounds
+DEFER_FOR = timedelta(minutes=15)  # an update Telegram could not be reached for since is dropped
 
 
 def update_id_of(raw: object) -> int | None:
@@ -78,6 +84,7 @@ class UpdatePipeline:
         self._answered_directly: set[int] = set()  # updates handled while the inbox was unwritable
         self.poll_interval = poll_interval
         self._workers: dict[asyncio.Task[None], int] = {}  # each worker and the update it handles now
+        self._undelivered: set[int] = set()  # updates in flight whose answer could not reach Telegram
         self._woken = asyncio.Event()
         self._stopping = False
         self._claiming_fails = False
@@ -187,7 +194,12 @@ class UpdatePipeline:
                 self._workers[worker] = current.update_id
                 started = time.perf_counter()
                 await self._process(current)
-                current = await self._finish(current)
+                if current.update_id in self._undelivered:
+                    self._undelivered.discard(current.update_id)
+                    await self._defer(current)  # the chat's next update waits behind it
+                    current = None
+                else:
+                    current = await self._finish(current)
                 metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
         finally:
             self._workers.pop(worker, None)
@@ -211,11 +223,39 @@ class UpdatePipeline:
         except Exception as exc:  # handler errors went to the error handler; this is anything else
             log.error("update %s could not be handled: %s", claim.update_id, type(exc).__name__)
 
-    async def _finish(self, claim: Claim) -> Claim | None:
+    def undelivered(self, update_id: int) -> bool:
+        """The error handler's report that an update's answer never reached Telegram (the Bot API
+        could not be reached): it goes back to the inbox to be handled again, later. False if the
+        update is not in flight here (handled without the inbox): nothing will try it again."""
+        if update_id not in self._workers.values():
+            return False
+        self._undelivered.add(update_id)
+        return True
+
+    async def _defer(self, claim: Claim) -> None:
+        """Back to the inbox for a later try, or dropped once Telegram was away for DEFER_FOR."""
+        now = self.inbox.clock()
+        age = now - (claim.received_at or now)
+        if age > DEFER_FOR:
+            metrics.INBOX_DROPPED.labels("unreachable").inc()
+            log.warning("update %s dropped: Telegram could not be reached for %s", claim.update_id, age)
+            await self._finish(claim, take_next=False)
+            return
+        low, high = DEFER_SECONDS
+        delay = min(high, max(low, age.total_seconds() / 2))
+        try:
+            deferred = await self.inbox.defer(claim, now + timedelta(seconds=delay))
+        except Exception as exc:  # the claim's lease runs out instead, and it is tried again then
+            log.warning("cannot defer update %s (%s)", claim.update_id, type(exc).__name__)
+            return
+        if deferred:
+            metrics.INBOX_DEFERRED.inc()
+
+    async def _finish(self, claim: Claim, *, take_next: bool = True) -> Claim | None:
         """Remove it from the inbox; returns the chat's next update if that was claimed too."""
         for attempt in range(FINISH_TRIES):
             try:
-                finished = await self.inbox.finish(claim, take_next=not self._stopping)
+                finished = await self.inbox.finish(claim, take_next=take_next and not self._stopping)
             except Exception as exc:  # the database blinked: the claim stays ours, try again
                 log.warning("cannot remove update %s from the inbox (%s)", claim.update_id, type(exc).__name__)
                 await asyncio.sleep(0.5 * (attempt + 1))

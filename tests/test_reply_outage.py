@@ -1,0 +1,67 @@
+"""A question acknowledged while the Bot API cannot be reached is answered once it is back: the
+update goes back to the inbox instead of being deleted unanswered (found by benchmarks/chaos.py,
+where every question acknowledged during an outage of tens of seconds went unanswered)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import httpx
+from sqlalchemy import select
+
+from bot.devtools.fake_bot_api import FakeBotApi
+from bot.storage.models import InboxUpdate
+from bot.web import SECRET_HEADER
+
+from .test_webhook import SECRET, update, webhook_serving
+
+
+async def until(condition: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Wait for the bot to reach a state (not for time to pass: the clock is the test's)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "the bot never reached the expected state"
+        await asyncio.sleep(0.02)  # looking again at the bot's state
+
+
+async def test_questions_acknowledged_during_an_outage_are_answered_in_order_once_it_ends(
+    bot_api: FakeBotApi, content, tmp_path, clock
+):
+    async with webhook_serving(bot_api, content, tmp_path, clock) as (base, application):
+        inbox = application.bot_data["inbox"]
+
+        async def deferred() -> bool:
+            """The first question was tried and put back for later; the second waits behind it."""
+            async with inbox.sessions() as session:
+                query = select(InboxUpdate.update_id, InboxUpdate.claimed_by, InboxUpdate.lease_until)
+                rows = {row.update_id: row for row in await session.execute(query)}
+            if set(rows) != {1, 2}:
+                return False
+            first, second = rows[1], rows[2]
+            put_back = first.claimed_by is None and first.lease_until is not None and first.lease_until > clock()
+            return put_back and second.lease_until is None
+
+        await bot_api.outage()  # connections refused: no answer can reach Telegram
+        async with httpx.AsyncClient() as client:
+            for n, text in enumerate(["what foods have magnesium", "does coffee make rls worse"], start=1):
+                response = await client.post(f"{base}/hook/abc", json=update(text, n), headers={SECRET_HEADER: SECRET})
+                assert response.status_code == 200  # acknowledged: Telegram will not send it again
+        await until(deferred)
+        bot_api.end_outage()
+        assert bot_api.sent() == []  # nothing retried before its time, and no "sorry" either
+
+        clock.advance(seconds=60)
+        application.bot_data["pipeline"].wake()
+        replies = await bot_api.wait_for(count=2)
+        await until(lambda: inbox_empty(inbox))
+
+    assert [r["text"].split("\n")[0] for r in replies] == [
+        "<b>Foods with magnesium</b>",
+        "<b>Caffeine, alcohol, smoking</b>",
+    ]
+    assert len(bot_api.sent()) == 2  # each answered once
+
+
+async def inbox_empty(inbox) -> bool:
+    return await inbox.waiting() == 0
