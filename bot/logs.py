@@ -49,9 +49,7 @@ class Throttle:
         return self._held.pop(key, 0)
 
 
-def configure(
-    level: str, fmt: str = "plain", stream: TextIO | None = None, secrets: Iterable[str | None] = ()
-) -> None:
+def configure(level: str, fmt: str = "plain", stream: TextIO | None = None, secrets: Iterable[str | None] = ()) -> None:
     """Log to `stream` (stderr by default) at `level`, as plain lines or JSON objects."""
     handler = logging.StreamHandler(stream)
     handler.addFilter(Redactor(secrets))  # on the handler, so it sees every library's records too
