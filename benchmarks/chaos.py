@@ -358,20 +358,18 @@ async def break_the_api(api: str, fleet: Fleet, plan: Plan, rng: random.Random, 
                 await asyncio.sleep(duration)  # the outage; the fake listens again by itself
 
 
-async def settle(url: str, api: str, plan: Plan, questions: list[Question]) -> dict[str, Any]:
+async def settle(url: str, api: str, plan: Plan) -> dict[str, Any]:
     """Wait until no work is left and the Bot API's record stops changing (or settle_seconds)."""
     deadline, last, stable_since = time.time() + plan.settle_seconds, None, time.time()
     async with httpx.AsyncClient(timeout=10) as client:
         while True:
-            with contextlib.suppress(httpx.HTTPError):
-                stats = (await client.get(f"{api}/stats", params={"detail": "1"})).json()
-                left = await leftovers(url, plan.chats)
-                total = sum(stats["delivered"].values())
-                if (total, left) != last:
-                    last, stable_since = (total, left), time.time()
-                idle = not any(left.values()) and time.time() - stable_since >= 3
-                if idle or time.time() > deadline:
-                    return {"stats": stats, "leftovers": left, "settled": idle}
+            stats = (await client.get(f"{api}/stats", params={"detail": "1"})).json()
+            left = await leftovers(url, plan.chats)
+            if (sum(stats["delivered"].values()), left) != last:
+                last, stable_since = (sum(stats["delivered"].values()), left), time.time()
+            idle = not any(left.values()) and time.time() - stable_since >= 3
+            if idle or time.time() > deadline:
+                return {"stats": stats, "leftovers": left, "settled": idle}
             await asyncio.sleep(1)  # polling the fake's counters and the database
 
 
@@ -392,7 +390,7 @@ def owner_deaths(processes: list[dict[str, Any]], events: list[Event]) -> dict[s
 
 
 def tip_figures(
-    plan: Plan, delivered: dict[int, int], rows: list[dict[str, Any]], deaths: dict[str, float]
+    plan: Plan, delivered: dict[int, int], rows: list[dict[str, Any]], deaths: dict[str, float], started: float
 ) -> dict[str, Any]:
     """Per-chat delivery counts, the fate of each lost tip, and the sends recorded in doubt."""
     counts = [delivered.get(chat, 0) for chat in range(1, plan.chats + 1)]
@@ -408,14 +406,14 @@ def tip_figures(
         marked = row["claimed_at"].timestamp() if row and row["claimed_at"] else None
         in_window = (
             row is not None
-            and row["status"] in ("sending", "unknown")
+            and (row["status"] == "sending" or row["error"] == "the process died while sending")
             and killed_at is not None
             and marked is not None
             and marked - 1 <= killed_at <= marked + window
         )
         fate["explained"] = "SIGKILL within one send window" if in_window else None
         if in_window:
-            fate["killed_after_marking_s"] = round(killed_at - marked, 1)
+            fate["killed_at"], fate["killed_after_marking_s"] = killed_at, round(killed_at - marked, 1)
         lost.append(fate)
     in_doubt = [row for row in by_chat.values() if row["status"] in ("unknown", "sending")]
     doubt_reasons = Counter(
@@ -430,17 +428,34 @@ def tip_figures(
         "lost": len(lost),
         "lost_explained_by_sigkill": sum(1 for f in lost if f["explained"]),
         "lost_unexplained": [f for f in lost if not f["explained"]],
+        "lost_per_sigkill": dict(Counter(f"{f['killed_at'] - started:.1f}s" for f in lost if f["explained"])),
         "in_doubt_by_reason": dict(doubt_reasons),
         "statuses": dict(Counter(row["status"] for row in by_chat.values())),
     }
 
 
-def answer_figures(questions: list[Question], replies: dict[int, list[tuple[float, str]]], events: list[Event]) -> dict:
+def duplicate_cause(question: Question, answers: list[float], events: list[Event]) -> str:
+    """Why a question was answered more than once: a signal while its first handling was still
+    running (the handler goes on for up to two read timeouts after its answer arrived), or a
+    POST that failed in a way that does not prove the update was not stored (Telegram resends)."""
+    handled = (answers[0] - 1, min(answers[-1], answers[0] + 4 * READ_TIMEOUT))
+    signals = {e.what for e in events if e.what in ("SIGKILL", "SIGTERM") and handled[0] <= e.at <= handled[1]}
+    if "SIGKILL" in signals:
+        return "SIGKILL while handled"
+    if any(status not in (200, 503, "ConnectError") for _, _, status in question.posts):
+        return "resent after an ambiguous POST"
+    if "SIGTERM" in signals:
+        return "SIGTERM while handled"
+    return "unexplained"
+
+
+def answer_figures(
+    questions: list[Question], replies: dict[int, list[tuple[float, str]]], events: list[Event], started: float
+) -> dict[str, Any]:
     """Acknowledged questions never answered, duplicated answers, and what explains them."""
     expected = our_answers()
     sorry = Responder(load_content(ROOT / "content")).error_reply().html[:PREFIX]
-    kills = [e.at for e in events if e.what == "SIGKILL"]
-    unanswered, duplicates, explained, sorry_only = [], 0, 0, 0
+    unanswered, causes, odd, sorry_only = [], Counter[str](), [], 0
     for question in questions:
         got = replies.get(question.chat, [])
         answers = [at for at, prefix in got if prefix == expected[question.text]]
@@ -449,9 +464,18 @@ def answer_figures(questions: list[Question], replies: dict[int, list[tuple[floa
             sorry_only += any(prefix == sorry for _, prefix in got)
             unanswered.append({"chat": question.chat, "acknowledged_at": round(first_ack, 1), "replies": len(got)})
         if len(answers) > 1:
-            duplicates += len(answers) - 1
-            reposted = len(question.posts) > 1
-            explained += len(answers) - 1 if reposted or any(answers[0] <= k <= answers[-1] for k in kills) else 0
+            cause = duplicate_cause(question, answers, events)
+            causes[cause] += len(answers) - 1
+            if cause != "SIGKILL while handled":
+                posts = [(round(at - started, 1), slot, status) for at, slot, status in question.posts]
+                odd.append(
+                    {
+                        "chat": question.chat,
+                        "cause": cause,
+                        "answers_at": [round(a - started, 1) for a in answers],
+                        "posts": posts,
+                    }
+                )
     return {
         "questions": len(questions),
         "acknowledged": sum(q.acknowledged for q in questions),
@@ -459,8 +483,9 @@ def answer_figures(questions: list[Question], replies: dict[int, list[tuple[floa
         "acknowledged_never_answered": len(unanswered),
         "of_which_got_only_the_sorry_reply": sorry_only,
         "never_answered_detail": unanswered[:20],
-        "duplicate_answers": duplicates,
-        "duplicates_explained_by_sigkill_or_resend": explained,
+        "duplicate_answers": sum(causes.values()),
+        "duplicates_by_cause": dict(causes),
+        "duplicates_not_by_sigkill": odd[:20],
     }
 
 
@@ -492,6 +517,7 @@ def print_report(plan: Plan, result: dict[str, Any]) -> None:
         f"tips lost: {tips['lost']}, explained by a SIGKILL within one send window:"
         f" {tips['lost_explained_by_sigkill']}, unexplained: {len(tips['lost_unexplained'])}"
     )
+    print(f"  tips lost to each SIGKILL that hit a process with claims (when: tips): {tips['lost_per_sigkill']}")
     for fate in tips["lost_unexplained"]:
         print(f"  unexplained loss: {fate}")
     print(f"tips in doubt ('unknown', or 'sending' left by a kill): {tips['in_doubt_by_reason']}")
@@ -502,10 +528,9 @@ def print_report(plan: Plan, result: dict[str, Any]) -> None:
         f" {answers['acknowledged_never_answered']}"
         f" (only the 'sorry' reply: {answers['of_which_got_only_the_sorry_reply']})"
     )
-    print(
-        f"duplicate answers: {answers['duplicate_answers']}"
-        f" (explained by a SIGKILL or a resend: {answers['duplicates_explained_by_sigkill_or_resend']})"
-    )
+    print(f"duplicate answers: {answers['duplicate_answers']} by cause: {answers['duplicates_by_cause']}")
+    for duplicate in answers["duplicates_not_by_sigkill"]:
+        print(f"  duplicate not by a SIGKILL: {duplicate}")
     print(json.dumps(result, default=str))
 
 
@@ -565,7 +590,7 @@ async def run(plan: Plan, url: str) -> dict[str, Any]:
             kill(fleet, plan, random.Random(rng.random()), started),
             break_the_api(api, fleet, plan, random.Random(rng.random()), started),
         )
-        settled = await settle(url, api, plan, questions)
+        settled = await settle(url, api, plan)
         rows = await read(url, deliveries())
         beats = await read(url, processes())
     finally:
@@ -582,8 +607,8 @@ async def run(plan: Plan, url: str) -> dict[str, Any]:
         "plan": asdict(plan),
         "settled": settled["settled"],
         "leftovers": settled["leftovers"],
-        "tips": tip_figures(plan, delivered, rows, owner_deaths(beats, fleet.events)),
-        "answers": answer_figures(questions, replies, fleet.events),
+        "tips": tip_figures(plan, delivered, rows, owner_deaths(beats, fleet.events), started),
+        "answers": answer_figures(questions, replies, fleet.events, started),
         "chaos": chaos_figures(fleet, started),
         "logs": str(workdir),
     }
