@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.devtools.fake_bot_api import FakeBotApi
 from bot.storage.models import InboxUpdate
+from bot.tg import app
 from bot.web import SECRET_HEADER
 
 from .test_webhook import SECRET, update, webhook_serving
@@ -65,3 +66,22 @@ async def test_questions_acknowledged_during_an_outage_are_answered_in_order_onc
 
 async def inbox_empty(inbox) -> bool:
     return await inbox.waiting() == 0
+
+
+async def test_an_update_cut_off_by_sigterm_after_its_answer_went_out_is_not_handled_again(
+    bot_api: FakeBotApi, content, tmp_path, clock, monkeypatch
+):
+    """SIGTERM gives work in flight SHUTDOWN_SECONDS; an update still running then (its answer
+    accepted by Telegram, the reply late) was handed to the next process and answered twice."""
+    monkeypatch.setattr(app, "SHUTDOWN_SECONDS", 0.2)  # instead of waiting out 10 s
+    async with webhook_serving(bot_api, content, tmp_path, clock) as (base, application):
+        inbox = application.bot_data["inbox"]
+        bot_api.slow_answers = 5.0  # the message is accepted; the answer to the bot comes late
+        async with httpx.AsyncClient() as client:
+            body = update("what foods have magnesium", 1)
+            response = await client.post(f"{base}/hook/abc", json=body, headers={SECRET_HEADER: SECRET})
+            assert response.status_code == 200
+        await bot_api.wait_for(count=1)  # the answer reached Telegram; the bot still waits for the reply
+    # stopped (SIGTERM's path): the update must not be left for the next process to answer again
+    assert await inbox.waiting() == 0
+    assert len(bot_api.sent()) == 1

@@ -18,7 +18,9 @@
    its chat's later updates behind it, until Telegram has been away for DEFER_FOR.
 
 On stop, updates in flight get a bounded time to finish; whatever is left goes back to the inbox
-for the next process. See bot/inbox.py for what can still be handled twice.
+for the next process, except an update cut off after one of its Bot API requests went out (it
+may have been answered: it is removed rather than answered twice). See bot/inbox.py for what can
+still be handled twice.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import Update
@@ -69,6 +73,25 @@ def readable(raw: object, application: Application) -> Incoming | None:
 INBOX_WRITE_SECONDS = 1.5  # longer than this, and polling answers without the inbox
 
 
+@dataclass
+class _Handling:
+    """The update this task is handling, and whether any Bot API request went out for it."""
+
+    claim: Claim
+    requested: bool = False
+
+
+_HANDLING: ContextVar[_Handling | None] = ContextVar("handling", default=None)
+
+
+def request_going_out() -> None:
+    """Called by the Bot API request layer before every request: from now on the update being
+    handled (if this is a handler's request) may have had an effect on Telegram's side."""
+    handling = _HANDLING.get()
+    if handling is not None:
+        handling.requested = True
+
+
 class UpdatePipeline:
     def __init__(
         self,
@@ -85,6 +108,7 @@ class UpdatePipeline:
         self.poll_interval = poll_interval
         self._workers: dict[asyncio.Task[None], int] = {}  # each worker and the update it handles now
         self._undelivered: set[int] = set()  # updates in flight whose answer could not reach Telegram
+        self._cut_off: list[Claim] = []  # cancelled on stop after a request of theirs went out
         self._woken = asyncio.Event()
         self._stopping = False
         self._claiming_fails = False
@@ -215,13 +239,21 @@ class UpdatePipeline:
             return
         if claim.attempts > 1:
             metrics.INBOX_RECLAIMED.inc()
+        handling = _Handling(claim)
+        token = _HANDLING.set(handling)  # seen by request_going_out() in this task's Bot API calls
         try:
             bot = self.application.bot
             update = Update.de_json(json.loads(claim.payload), bot)
             bot.insert_callback_data(update)
             await self.application.process_update(update)
+        except asyncio.CancelledError:
+            if handling.requested:  # stop() cut it off after it may have answered: not handed on
+                self._cut_off.append(claim)
+            raise
         except Exception as exc:  # handler errors went to the error handler; this is anything else
             log.error("update %s could not be handled: %s", claim.update_id, type(exc).__name__)
+        finally:
+            _HANDLING.reset(token)
 
     def undelivered(self, update_id: int) -> bool:
         """The error handler's report that an update's answer never reached Telegram (the Bot API
@@ -269,9 +301,19 @@ class UpdatePipeline:
 
     # -- stop ---------------------------------------------------------------------------------
 
+    async def _drop_cut_off(self) -> None:
+        """Updates cut off by the stop after one of their Bot API requests went out may already
+        have been answered: handing them on would answer them twice, so they are removed (at
+        most once, as the dispatcher treats a tip in doubt). The others are handed on."""
+        for claim in self._cut_off:
+            metrics.INBOX_DROPPED.labels("cut_off").inc()
+            log.warning("update %s was cut off after its answer may have gone out; not handled again", claim.update_id)
+            await self._finish(claim, take_next=False)
+        self._cut_off.clear()
+
     async def stop(self, timeout: float) -> None:
         """Claim nothing more, let updates in flight finish for up to `timeout` seconds, and hand
-        what is left back to the inbox."""
+        what is left back to the inbox, except what may have been answered already."""
         self._stopping = True
         self.wake()
         claim_loop, renewer = self._tasks or (None, None)
@@ -285,6 +327,7 @@ class UpdatePipeline:
             await asyncio.gather(*late, return_exceptions=True)
             if late:
                 log.warning("%d updates did not finish within %.0f s", len(late), timeout)
+        await self._drop_cut_off()
         if renewer is not None:
             renewer.cancel()
             await asyncio.gather(renewer, return_exceptions=True)
