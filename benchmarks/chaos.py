@@ -434,17 +434,18 @@ def tip_figures(
     }
 
 
-def duplicate_cause(question: Question, answers: list[float], events: list[Event]) -> str:
+def duplicate_cause(question: Question, answers: list[float], events: list[Event], started: float) -> str:
     """Why a question was answered more than once: a signal while its first handling was still
     running (the handler goes on for up to two read timeouts after its answer arrived), or a
     POST that failed in a way that does not prove the update was not stored (Telegram resends)."""
     handled = (answers[0] - 1, min(answers[-1], answers[0] + 4 * READ_TIMEOUT))
-    signals = {e.what for e in events if e.what in ("SIGKILL", "SIGTERM") and handled[0] <= e.at <= handled[1]}
-    if "SIGKILL" in signals:
-        return "SIGKILL while handled"
+    signals = [e for e in events if e.what in ("SIGKILL", "SIGTERM") and handled[0] <= e.at <= handled[1]]
+    kill = next((e for e in signals if e.what == "SIGKILL"), None)
+    if kill is not None:
+        return f"SIGKILL while handled ({kill.at - started:.1f}s)"
     if any(status not in (200, 503, "ConnectError") for _, _, status in question.posts):
         return "resent after an ambiguous POST"
-    if "SIGTERM" in signals:
+    if signals:
         return "SIGTERM while handled"
     return "unexplained"
 
@@ -464,9 +465,9 @@ def answer_figures(
             sorry_only += any(prefix == sorry for _, prefix in got)
             unanswered.append({"chat": question.chat, "acknowledged_at": round(first_ack, 1), "replies": len(got)})
         if len(answers) > 1:
-            cause = duplicate_cause(question, answers, events)
+            cause = duplicate_cause(question, answers, events, started)
             causes[cause] += len(answers) - 1
-            if cause != "SIGKILL while handled":
+            if not cause.startswith("SIGKILL"):
                 posts = [(round(at - started, 1), slot, status) for at, slot, status in question.posts]
                 odd.append(
                     {
