@@ -85,3 +85,40 @@ async def test_an_update_cut_off_by_sigterm_after_its_answer_went_out_is_not_han
     # stopped (SIGTERM's path): the update must not be left for the next process to answer again
     assert await inbox.waiting() == 0
     assert len(bot_api.sent()) == 1
+
+
+async def test_a_reply_whose_connection_an_outage_drops_unanswered_is_sent_again_once_it_ends(
+    bot_api: FakeBotApi, content, tmp_path, clock
+):
+    """An outage that begins while the answer is on its way drops the connection before Telegram
+    looked at it (httpx: ReadError / RemoteProtocolError, not a timeout): the update was deleted
+    unanswered. It is now tried again, like a refused connection."""
+    async with webhook_serving(bot_api, content, tmp_path, clock) as (base, application):
+        inbox = application.bot_data["inbox"]
+        bot_api.latency = 5.0  # the fake holds the request before looking at it...
+        async with httpx.AsyncClient() as client:
+            body = update("what foods have magnesium", 1)
+            response = await client.post(f"{base}/hook/abc", json=body, headers={SECRET_HEADER: SECRET})
+            assert response.status_code == 200
+        await bot_api.wait_until(lambda: any(c.method == "sendMessage" for c in bot_api.started))
+        await bot_api.outage()  # ...and the outage drops it unprocessed
+        await until(lambda: put_back(inbox, clock))
+        bot_api.latency = 0.0
+        bot_api.end_outage()
+        assert bot_api.sent() == []
+
+        clock.advance(seconds=60)
+        application.bot_data["pipeline"].wake()
+        [reply] = await bot_api.wait_for(count=1)
+        await until(lambda: inbox_empty(inbox))
+    assert reply["text"].startswith("<b>Foods with magnesium</b>")
+    assert len(bot_api.sent()) == 1
+
+
+async def put_back(inbox, clock) -> bool:
+    async with inbox.sessions() as session:
+        rows = (await session.execute(select(InboxUpdate.claimed_by, InboxUpdate.lease_until))).all()
+    if len(rows) != 1:
+        return False
+    [(owner, lease_until)] = rows
+    return owner is None and lease_until is not None and lease_until > clock()

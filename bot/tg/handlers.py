@@ -18,7 +18,7 @@ from bot import metrics
 from bot.logs import Throttle
 from bot.replies import Reply, Responder
 from bot.tg.render import keyboard, split_html
-from bot.tg.transport import never_left
+from bot.tg.transport import dropped_unanswered, never_left
 from bot.understanding import Intent
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,8 @@ async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE, press
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log what failed and tell the user, rather than going silent; or, if the failure is that
-    Telegram could not be reached at all, hand the update back to the pipeline to try again.
+    Telegram could not be reached at all (or closed the connection without an answer), hand the
+    update back to the pipeline to try again.
 
     The log line names the exception type; its traceback comes without exception messages
     (bot.logs), which can quote what was being sent. The same failure repeated (a full disk
@@ -183,9 +184,11 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     if not isinstance(update, Update):
         return
     pipeline = context.bot_data.get("pipeline")
-    unreachable = isinstance(error, NetworkError) and never_left(error)
+    # Telegram could not be reached, or dropped the connection without any answer: most likely
+    # nothing was delivered, and a missing answer is worse than one seen twice (at least once)
+    unreachable = isinstance(error, NetworkError) and (never_left(error) or dropped_unanswered(error))
     if unreachable and pipeline is not None and pipeline.undelivered(update.update_id):
-        return  # Telegram is out of reach: the update is handled again later, not apologised for
+        return  # handled again later, not apologised for
     if update.effective_chat is None:
         return
     try:
