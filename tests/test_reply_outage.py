@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.devtools.fake_bot_api import FakeBotApi
 from bot.storage.models import InboxUpdate
-from bot.tg import app
+from bot.tg import app, pipeline
 from bot.web import SECRET_HEADER
 
 from .test_webhook import SECRET, update, webhook_serving
@@ -122,3 +122,19 @@ async def put_back(inbox, clock) -> bool:
         return False
     [(owner, lease_until)] = rows
     return owner is None and lease_until is not None and lease_until > clock()
+
+
+async def test_a_slow_inbox_write_is_waited_for_in_webhook_mode_not_refused(
+    bot_api: FakeBotApi, content, tmp_path, clock, monkeypatch
+):
+    """The webhook gave the inbox write 1.5 s, then cancelled it and answered 503; under load the
+    cancelled write had committed anyway (benchmarks/chaos.py), so the update was answered, and
+    answered again when Telegram sent it once more. The webhook now waits for the write."""
+    monkeypatch.setattr(pipeline, "INBOX_WRITE_SECONDS", 0.0)  # every write is "slow" for the budget
+    async with webhook_serving(bot_api, content, tmp_path, clock) as (base, _):
+        async with httpx.AsyncClient() as client:
+            body = update("what foods have magnesium", 1)
+            response = await client.post(f"{base}/hook/abc", json=body, headers={SECRET_HEADER: SECRET})
+            assert response.status_code == 200  # stored, so acknowledged: Telegram will not resend it
+        [reply] = await bot_api.wait_for(count=1)
+    assert reply["text"].startswith("<b>Foods with magnesium</b>")

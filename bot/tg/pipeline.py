@@ -118,7 +118,10 @@ class UpdatePipeline:
 
     async def receive(self, raw_updates: Sequence[object], source: str) -> int:
         """Write the readable updates to the inbox and wake the workers; returns how many were
-        skipped as unreadable. Raises if the database cannot take them (nothing is confirmed)."""
+        skipped as unreadable. Raises if the database cannot take them (nothing is confirmed).
+        Polling gives the write INBOX_WRITE_SECONDS, then answers without the inbox; the webhook
+        waits for it, because cancelling a write does not prove it did not commit: a 503 for an
+        update that was stored anyway made Telegram send it again after it had been answered."""
         readable_updates: list[Incoming] = []
         for raw in raw_updates:
             incoming = readable(raw, self.application)
@@ -129,7 +132,10 @@ class UpdatePipeline:
                 readable_updates.append(incoming)
         if readable_updates:
             try:
-                new = await self._accept_in_time(readable_updates)
+                if source == "polling":
+                    new = await self._accept_in_time(readable_updates)
+                else:  # no time limit: a write cut off by one may still commit, after a 503 went out
+                    new = await self.inbox.accept(readable_updates)
             except Exception as exc:
                 if source != "polling":
                     raise  # the webhook answers 503 and Telegram sends the update again
