@@ -12,7 +12,9 @@ leaves it in the same step that records it handled, so neither a crash nor a sto
    runs out and any process claims the update again.
 3. Finish. Once handled, the row is deleted by its owner. That delete is the record that it
    was handled: there is no separate "done" state to fall out of step with. The same
-   transaction claims the chat's next update, if one waits, for the same worker.
+   transaction claims the chat's next update, if one waits, for the same worker. An update
+   whose answer could not reach Telegram at all (no connection) is deferred instead: put back
+   with a lease nobody holds, so the chat waits and any process tries it again afterwards.
 
 What can still happen twice (the at-least-once window):
 - A process that dies (SIGKILL, crash, power) while a handler runs, before its delete commits:
@@ -64,6 +66,7 @@ class Claim:
     chat_id: int | None
     payload: str
     attempts: int  # 1 the first time; more when an earlier owner died holding it
+    received_at: datetime | None = None  # when it entered the inbox
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ class Inbox:
             update(INBOX)
             .where(INBOX.c.update_id.in_(self._heads(session, now, limit, chat_id)), self._free(INBOX, now))
             .values(claimed_by=self.owner, lease_until=now + self.lease, attempts=INBOX.c.attempts + 1)
-            .returning(INBOX.c.update_id, INBOX.c.chat_id, INBOX.c.payload, INBOX.c.attempts)
+            .returning(INBOX.c.update_id, INBOX.c.chat_id, INBOX.c.payload, INBOX.c.attempts, INBOX.c.received_at)
         )
         return sorted((Claim(*row) for row in rows.all()), key=lambda c: c.update_id)
 
@@ -185,6 +188,18 @@ class Inbox:
             if ours and take_next and claim.chat_id is not None:  # no chat: nothing comes "next"
                 following = await self._take(session, now, 1, claim.chat_id)
         return Finished(ours, following[0] if following else None)
+
+    async def defer(self, claim: Claim, until: datetime) -> bool:
+        """Put a claimed update back, untouched by anyone until `until`: its answer could not
+        reach Telegram. The chat's later updates wait behind it, and the try does not count as
+        an attempt (nothing crashed). False if the claim was no longer ours."""
+        async with self._writing() as session:
+            moved = await session.execute(
+                update(INBOX)
+                .where(INBOX.c.update_id == claim.update_id, INBOX.c.claimed_by == self.owner)
+                .values(claimed_by=None, lease_until=until, attempts=INBOX.c.attempts - 1)
+            )
+        return (rowcount(moved) or 0) == 1
 
     async def release(self) -> int:
         """On a graceful stop: hand this owner's unfinished claims to the next process at once,

@@ -50,6 +50,11 @@ INBOX_RECLAIMED = Counter(
 INBOX_DROPPED = Counter(
     "rls_inbox_dropped_total", "Updates given up on without handling, by reason", ["reason"], registry=REGISTRY
 )
+INBOX_DEFERRED = Counter(
+    "rls_inbox_deferred_total",
+    "Updates put back in the inbox because their answer could not reach Telegram",
+    registry=REGISTRY,
+)
 UPDATES_IN_FLIGHT = Gauge("rls_updates_in_flight", "Updates being handled by this process", registry=REGISTRY)
 UPDATE_SECONDS = Histogram(
     "rls_update_handling_seconds",

@@ -49,7 +49,7 @@ from bot.storage.models import utcnow
 from bot.tg import diary as diary_handlers
 from bot.tg import handlers, routing
 from bot.tg.limiter import PriorityRateLimiter
-from bot.tg.pipeline import UpdatePipeline
+from bot.tg.pipeline import UpdatePipeline, request_going_out
 from bot.tg.polling import Poller
 from bot.tg.profile import report_missing_texts, sync_profile_quietly
 from bot.tg.sender import TelegramSender
@@ -69,9 +69,11 @@ SUBSCRIBER_COUNT_EVERY = 12  # ticks between subscriber counts (a count scans th
 
 
 class InstrumentedRequest(HTTPXRequest):
-    """HTTPXRequest that records Bot API latency per method for /metrics."""
+    """HTTPXRequest that records Bot API latency per method for /metrics, and tells the pipeline
+    that a handler's request went out (bot.tg.pipeline.request_going_out)."""
 
     async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        request_going_out()  # the update being handled, if any, may have an effect from here on
         started = time.perf_counter()
         try:
             return await super().do_request(url, method, *args, **kwargs)

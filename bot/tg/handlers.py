@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from telegram import Bot, Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import ContextTypes
 
 from bot import callbacks as cb
@@ -19,6 +19,7 @@ from bot.logs import Throttle
 from bot.replies import Reply, Responder
 from bot.tg.language import responder_for
 from bot.tg.render import keyboard, split_html
+from bot.tg.transport import dropped_unanswered, never_left
 from bot.tg.updates import chat_id_of, message_of
 from bot.understanding import Intent
 
@@ -199,7 +200,9 @@ async def show_sources(update: Update, context: ContextTypes.DEFAULT_TYPE, press
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log what failed and tell the user, rather than going silent.
+    """Log what failed and tell the user, rather than going silent; or, if the failure is that
+    Telegram could not be reached at all (or closed the connection without an answer), hand the
+    update back to the pipeline to try again.
 
     The log line names the exception type; its traceback comes without exception messages
     (bot.logs), which can quote what was being sent. The same failure repeated (a full disk
@@ -216,7 +219,15 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     if held_back is not None:
         repeats = f" ({held_back} more like it since the last report)" if held_back else ""
         log.error("%s failed: %s%s", subject, type(error).__name__, repeats, exc_info=error)
-    if not isinstance(update, Update) or update.effective_chat is None:
+    if not isinstance(update, Update):
+        return
+    pipeline = context.bot_data.get("pipeline")
+    # Telegram could not be reached, or dropped the connection without any answer: most likely
+    # nothing was delivered, and a missing answer is worse than one seen twice (at least once)
+    unreachable = isinstance(error, NetworkError) and (never_left(error) or dropped_unanswered(error))
+    if unreachable and pipeline is not None and pipeline.undelivered(update.update_id):
+        return  # handled again later, not apologised for
+    if update.effective_chat is None:
         return
     try:
         await context.bot.send_message(update.effective_chat.id, responder_of(context).error_reply().html)

@@ -12,10 +12,15 @@
    the handlers (a handler's exception has reached the error handler by the time it returns).
    Then the row is deleted, and in the same transaction the chat's next update, if one waits, is
    claimed for the same worker: only now can it start. A worker keeps its chat while updates
-   keep coming; the leases of updates in flight are renewed while they run.
+   keep coming; the leases of updates in flight are renewed while they run. An update whose
+   answer could not reach Telegram at all (the error handler reports it: no connection, so
+   nothing was delivered) is not deleted but deferred: handled again after half its age (1-30 s),
+   its chat's later updates behind it, until Telegram has been away for DEFER_FOR.
 
 On stop, updates in flight get a bounded time to finish; whatever is left goes back to the inbox
-for the next process. See bot/inbox.py for what can still be handled twice.
+for the next process, except an update cut off after one of its Bot API requests went out (it
+may have been answered: it is removed rather than answered twice). See bot/inbox.py for what can
+still be handled twice.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import timedelta
 
 from telegram import Update
 from telegram.ext import Application
@@ -37,6 +45,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # claims of one update before it is given up: it kills its process every time
 FINISH_TRIES = 3
+DEFER_SECONDS = (1.0, 30.0)  # an unanswerable update waits half its age, within these bounds
+DEFER_FOR = timedelta(minutes=15)  # an update Telegram could not be reached for since is dropped
 
 
 def update_id_of(raw: object) -> int | None:
@@ -63,6 +73,25 @@ def readable(raw: object, application: Application) -> Incoming | None:
 INBOX_WRITE_SECONDS = 1.5  # longer than this, and polling answers without the inbox
 
 
+@dataclass
+class _Handling:
+    """The update this task is handling, and whether any Bot API request went out for it."""
+
+    claim: Claim
+    requested: bool = False
+
+
+_HANDLING: ContextVar[_Handling | None] = ContextVar("handling", default=None)
+
+
+def request_going_out() -> None:
+    """Called by the Bot API request layer before every request: from now on the update being
+    handled (if this is a handler's request) may have had an effect on Telegram's side."""
+    handling = _HANDLING.get()
+    if handling is not None:
+        handling.requested = True
+
+
 class UpdatePipeline:
     def __init__(
         self,
@@ -79,6 +108,8 @@ class UpdatePipeline:
         self._late_writes: set[asyncio.Future[int]] = set()  # inbox writes that outlived their wait
         self.poll_interval = poll_interval
         self._workers: dict[asyncio.Task[None], int] = {}  # each worker and the update it handles now
+        self._undelivered: set[int] = set()  # updates in flight whose answer could not reach Telegram
+        self._cut_off: list[Claim] = []  # cancelled on stop after a request of theirs went out
         self._woken = asyncio.Event()
         self._stopping = False
         self._claiming_fails = False
@@ -88,7 +119,10 @@ class UpdatePipeline:
 
     async def receive(self, raw_updates: Sequence[object], source: str) -> int:
         """Write the readable updates to the inbox and wake the workers; returns how many were
-        skipped as unreadable. Raises if the database cannot take them (nothing is confirmed)."""
+        skipped as unreadable. Raises if the database cannot take them (nothing is confirmed).
+        Polling gives the write INBOX_WRITE_SECONDS, then answers without the inbox; the webhook
+        waits for it, because cancelling a write does not prove it did not commit: a 503 for an
+        update that was stored anyway made Telegram send it again after it had been answered."""
         readable_updates: list[Incoming] = []
         for raw in raw_updates:
             incoming = readable(raw, self.application)
@@ -99,7 +133,10 @@ class UpdatePipeline:
                 readable_updates.append(incoming)
         if readable_updates:
             try:
-                new = await self._accept_in_time(readable_updates)
+                if source == "polling":
+                    new = await self._accept_in_time(readable_updates)
+                else:  # no time limit: a write cut off by one may still commit, after a 503 went out
+                    new = await self.inbox.accept(readable_updates)
             except Exception as exc:
                 if source != "polling":
                     raise  # the webhook answers 503 and Telegram sends the update again
@@ -194,7 +231,12 @@ class UpdatePipeline:
                 self._workers[worker] = current.update_id
                 started = time.perf_counter()
                 await self._process(current)
-                current = await self._finish(current)
+                if current.update_id in self._undelivered:
+                    self._undelivered.discard(current.update_id)
+                    await self._defer(current)  # the chat's next update waits behind it
+                    current = None
+                else:
+                    current = await self._finish(current)
                 metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
         finally:
             self._workers.pop(worker, None)
@@ -210,19 +252,55 @@ class UpdatePipeline:
             return
         if claim.attempts > 1:
             metrics.INBOX_RECLAIMED.inc()
+        handling = _Handling(claim)
+        token = _HANDLING.set(handling)  # seen by request_going_out() in this task's Bot API calls
         try:
             bot = self.application.bot
             update = Update.de_json(json.loads(claim.payload), bot)
             bot.insert_callback_data(update)
             await self.application.process_update(update)
+        except asyncio.CancelledError:
+            if handling.requested:  # stop() cut it off after it may have answered: not handed on
+                self._cut_off.append(claim)
+            raise
         except Exception as exc:  # handler errors went to the error handler; this is anything else
             log.error("update %s could not be handled: %s", claim.update_id, type(exc).__name__)
+        finally:
+            _HANDLING.reset(token)
 
-    async def _finish(self, claim: Claim) -> Claim | None:
+    def undelivered(self, update_id: int) -> bool:
+        """The error handler's report that an update's answer never reached Telegram (the Bot API
+        could not be reached): it goes back to the inbox to be handled again, later. False if the
+        update is not in flight here (handled without the inbox): nothing will try it again."""
+        if update_id not in self._workers.values():
+            return False
+        self._undelivered.add(update_id)
+        return True
+
+    async def _defer(self, claim: Claim) -> None:
+        """Back to the inbox for a later try, or dropped once Telegram was away for DEFER_FOR."""
+        now = self.inbox.clock()
+        age = now - (claim.received_at or now)
+        if age > DEFER_FOR:
+            metrics.INBOX_DROPPED.labels("unreachable").inc()
+            log.warning("update %s dropped: Telegram could not be reached for %s", claim.update_id, age)
+            await self._finish(claim, take_next=False)
+            return
+        low, high = DEFER_SECONDS
+        delay = min(high, max(low, age.total_seconds() / 2))
+        try:
+            deferred = await self.inbox.defer(claim, now + timedelta(seconds=delay))
+        except Exception as exc:  # the claim's lease runs out instead, and it is tried again then
+            log.warning("cannot defer update %s (%s)", claim.update_id, type(exc).__name__)
+            return
+        if deferred:
+            metrics.INBOX_DEFERRED.inc()
+
+    async def _finish(self, claim: Claim, *, take_next: bool = True) -> Claim | None:
         """Remove it from the inbox; returns the chat's next update if that was claimed too."""
         for attempt in range(FINISH_TRIES):
             try:
-                finished = await self.inbox.finish(claim, take_next=not self._stopping)
+                finished = await self.inbox.finish(claim, take_next=take_next and not self._stopping)
             except Exception as exc:  # the database blinked: the claim stays ours, try again
                 log.warning("cannot remove update %s from the inbox (%s)", claim.update_id, type(exc).__name__)
                 await asyncio.sleep(0.5 * (attempt + 1))
@@ -236,9 +314,19 @@ class UpdatePipeline:
 
     # -- stop ---------------------------------------------------------------------------------
 
+    async def _drop_cut_off(self) -> None:
+        """Updates cut off by the stop after one of their Bot API requests went out may already
+        have been answered: handing them on would answer them twice, so they are removed (at
+        most once, as the dispatcher treats a tip in doubt). The others are handed on."""
+        for claim in self._cut_off:
+            metrics.INBOX_DROPPED.labels("cut_off").inc()
+            log.warning("update %s was cut off after its answer may have gone out; not handled again", claim.update_id)
+            await self._finish(claim, take_next=False)
+        self._cut_off.clear()
+
     async def stop(self, timeout: float) -> None:
         """Claim nothing more, let updates in flight finish for up to `timeout` seconds, and hand
-        what is left back to the inbox."""
+        what is left back to the inbox, except what may have been answered already."""
         self._stopping = True
         self.wake()
         claim_loop, renewer = self._tasks or (None, None)
@@ -252,6 +340,7 @@ class UpdatePipeline:
             await asyncio.gather(*late, return_exceptions=True)
             if late:
                 log.warning("%d updates did not finish within %.0f s", len(late), timeout)
+        await self._drop_cut_off()
         if renewer is not None:
             renewer.cancel()
             await asyncio.gather(renewer, return_exceptions=True)

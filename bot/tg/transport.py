@@ -16,11 +16,22 @@ from telegram.error import RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# the connection was closed with no answer at all (a keep-alive connection the server dropped, an
+# outage beginning): most likely never acted on, but not proven; unlike a timeout, where Telegram
+# has the request and is merely slow to answer
+DROPPED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
 
 def never_left(exc: BaseException) -> bool:
     """True if `exc` proves the request did not reach Telegram."""
     return isinstance(exc.__cause__, NEVER_SENT)
+
+
+def dropped_unanswered(exc: BaseException) -> bool:
+    """True if the connection closed before any answer came (not a timeout): the request most
+    likely was not acted on. Worth a retry where a duplicate is the lesser harm (a reply to a
+    person), not where it is the worse one (an evening tip)."""
+    return isinstance(exc.__cause__, DROPPED)
 
 
 def retry_seconds(exc: RetryAfter) -> float:
