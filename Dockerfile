@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 # rls-bot: the Telegram bot with its curated content and trained models baked in.
-#   docker build -t rls-bot .                      the default image (about 230 MB, no shell)
+#   docker build -t rls-bot .                      the default image (about 249 MB, no shell)
 #   docker build --target full -t rls-bot:full .   python:3.11-slim with a shell and the training
-#                                                  libraries, for a CONTENT_DIR other than the
-#                                                  bundled one (about 600 MB)
+#                                                  and readability libraries, for a CONTENT_DIR
+#                                                  other than the bundled one (about 770 MB)
 # Run: docker run -e BOT_TOKEN=... -e DIARY_KEY=... -v rls-data:/data rls-bot  (rls-bot diary-key makes a key)
 # Versions come from requirements.lock (scripts/update-lock), as in CI.
 

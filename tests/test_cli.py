@@ -98,3 +98,9 @@ def test_version_is_the_installed_packages():
 
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"rls-bot {version('rls-bot')}"
+
+
+def test_readability_without_its_libraries_says_which_one_is_missing(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "textstat", None)  # as in the default Docker image, which leaves them out
+    assert main(["check-content", "--readability"]) == 2
+    assert "--readability needs textstat" in capsys.readouterr().err
