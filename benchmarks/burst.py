@@ -40,6 +40,8 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 from load import MESSAGES, SECRET, free_port, update, wait_http  # noqa: E402
 from reminders import TOKEN, fill  # noqa: E402
 
+from bot.diary.crypto import new_key  # noqa: E402
+
 QUESTION_USERS = 50_000_000  # far from the reminder chats (1..N)
 
 
@@ -133,6 +135,7 @@ async def run(args: argparse.Namespace) -> dict:
         "DISPATCH_INTERVAL_SECONDS": "1",
         "LOG_LEVEL": "WARNING",
         "BENCH_SEQUENTIAL": "1" if args.sequential else "0",
+        "DIARY_KEY": new_key(),  # webhook mode refuses to start without one
     }
     bot = subprocess.Popen([sys.executable, __file__, "--serve"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     try:

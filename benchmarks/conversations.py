@@ -2,8 +2,8 @@
 
     python benchmarks/conversations.py --database-url postgresql+asyncpg://... [--users 20] [--source DIR]
 
-Two `rls-bot run` processes in webhook mode share one PostgreSQL database (its bot tables are
-dropped first) behind a tiny proxy on 127.0.0.1 that alternates each chat's updates between them:
+Two `rls-bot run` processes in webhook mode share one PostgreSQL database (its schema is wiped
+first) behind a tiny proxy on 127.0.0.1 that alternates each chat's updates between them:
 every step of a conversation reaches the other process than the step before, the worst case for
 state kept in one process's memory. A fake Bot API (in this process) receives the replies. All
 users then run at once, each one step at a time:
@@ -51,10 +51,11 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from bot.devtools.fake_bot_api import FakeBotApi  # noqa: E402
+from bot.diary.crypto import new_key  # noqa: E402
 
 TOKEN = "123456789:CONV-token_for_the_fake_bot_api_000"
 SECRET = "conversation-benchmark-secret"
-TABLES = ("chat_state", "flood_counts", "deliveries", "subscriptions", "alembic_version")
+DIARY_KEY = new_key()
 STEP_TIMEOUT = 15.0  # seconds a user waits for one reply before counting the step as failed
 FIRST_USER = 500_000
 LEAD_SECONDS = 25  # the reminder is set for the first minute at least this far ahead (bot time)
@@ -229,7 +230,8 @@ async def wait_http(url: str, process: subprocess.Popen, timeout: float = 90) ->
 async def reset(database_url: str) -> None:
     engine = create_async_engine(database_url)
     async with engine.begin() as connection:
-        await connection.execute(text(f"DROP TABLE IF EXISTS {', '.join(TABLES)} CASCADE"))
+        await connection.execute(text("DROP SCHEMA public CASCADE"))  # every table, whichever migrations made them
+        await connection.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
 
 
@@ -247,6 +249,7 @@ def start_bot(source: Path, api: FakeBotApi, database_url: str, port: int, offse
         "DISPATCH_INTERVAL_SECONDS": "0.5",
         "CLOCK_OFFSET_SECONDS": str(offset),
         "LOG_LEVEL": "WARNING",
+        "DIARY_KEY": DIARY_KEY,  # webhook mode needs one; both processes share the database
     }
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], cwd=source, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -332,7 +335,7 @@ async def tip_done(user: User) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url", required=True, help="PostgreSQL; its bot tables are dropped first")
+    parser.add_argument("--database-url", required=True, help="PostgreSQL; its schema is wiped first")
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--source", type=Path, default=ROOT, help="checkout to run the bot from")
     args = parser.parse_args()

@@ -35,6 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.diary.crypto import new_key  # noqa: E402
 from bot.knowledge import load_content  # noqa: E402
 from bot.replies import Responder  # noqa: E402
 from bot.tg.render import split_html  # noqa: E402
@@ -217,6 +218,7 @@ async def main_async(args: argparse.Namespace) -> dict:
         "WEBHOOK_URL": "https://bot.example.org/hook",
         "LISTEN_HOST": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
+        "DIARY_KEY": new_key(),  # webhook mode refuses to start without one
     }
     try:
         ours = await measure(
