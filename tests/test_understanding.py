@@ -150,3 +150,16 @@ def test_english_with_typos_is_not_taken_for_another_language(responder):
 
 def test_danger_in_another_language_still_gets_urgent_care(responder):
     assert responder.answer("ya no quiero seguir viviendo así, llevo meses sin dormir").intent is Intent.emergency
+
+
+def test_a_plainly_unrelated_message_after_a_question_is_not_read_as_its_follow_up(responder):
+    from datetime import UTC, datetime
+
+    from bot.understanding.classifier import remember
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    first = "what foods have magnesium"
+    context = remember(responder.classifier.classify(first, None, now), first, now, None)
+    for unrelated in ("what is the capital of australia", "lentil soup recipe"):
+        assert responder.classifier.classify(unrelated, context, now).intent is Intent.out_of_scope
+    assert responder.classifier.classify("and for kids?", context, now).intent is Intent.topic  # still a follow-up

@@ -36,6 +36,7 @@ CONFIDENT = 0.45  # ranker probability from which the top topic is answered with
 CLOSE = 0.12  # two topics this close, both above ALTERNATIVE, are offered as a question
 ALTERNATIVE = 0.25
 FOLLOW_UP_WINDOW = timedelta(minutes=10)  # how long the previous message still frames a new one
+FOLLOW_UP_FLOOR = 0.03  # a message the gate puts this far out stands alone unless it leans on the last
 FOLLOW_UP_WORDS = 12  # longer messages stand on their own
 # Openings and words that lean on the previous message: "and citrate?", "what about kids", "is that ok"
 _LEANING = re.compile(
@@ -282,8 +283,11 @@ class Classifier:
             return False
         if now is not None and now - context.at > FOLLOW_UP_WINDOW:
             return False
+        leaning = bool(_LEANING.search(" ".join(reading.words.tokens)))
+        if found.rule == "off-topic" and found.score < FOLLOW_UP_FLOOR:  # "capital of australia?"
+            return leaning
         unclear = found.intent is not Intent.topic or not found.confident
-        return unclear or bool(_LEANING.search(" ".join(reading.words.tokens)))
+        return unclear or leaning
 
     def _understand(self, reading: _Reading, trace: list[Stage], focus: _Reading | None = None) -> Interpretation:
         if not self.models.gate.known(reading.whole, WORD):  # "xyzzy plugh": not one word it knows
