@@ -41,10 +41,11 @@ BOT_ID = 7_000_000_001
 BOT_USERNAME = "rls_test_bot"
 DEFAULT_TOKEN = "123456789:TEST-token_for_the_fake_bot_api_0000"
 # Telegram's per-chat limits, as its FAQ describes them: about one message a second in a private
-# chat (short bursts tolerated), 20 a minute in a group. (count, seconds): at most count in any window.
+# chat (short bursts tolerated): a token bucket of 3, refilled one a second; 20 a minute in a
+# group: at most 20 in any 60 s window.
 PRIVATE_CHAT_LIMIT = (3, 3.0)
-ANSWERS = ("sendMessage", "editMessageText")  # what a user sees as the bot's answer: new or edited in place
 GROUP_CHAT_LIMIT = (20, 60.0)
+ANSWERS = ("sendMessage", "editMessageText")  # what a user sees as the bot's answer: new or edited in place
 SLACK = 0.9  # arrivals jitter on the way in; a window counts as passed at 90 %
 SENDS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})  # answered with a Message, refused if blocked
 PROFILE_METHODS = frozenset(
@@ -102,7 +103,8 @@ class FakeBotApi:
         self.first_sent_at = self.last_sent_at = 0.0
         self._tokens = float(self.rate_limit or 0)
         self._refilled = time.monotonic()
-        self._chat_sends: dict[int, deque[float]] = {}
+        self._chat_sends: dict[int, deque[float]] = {}  # group chats: their window
+        self._chat_due: dict[int, float] = {}  # private chats: the bucket's next steady-pace send
         self._flooded_until: dict[int, float] = {}
         self.too_many_by_chat: dict[int, int] = {}
         # the bot's profile as Telegram keeps it: per language code ("" = default), commands per scope too
@@ -332,7 +334,16 @@ class FakeBotApi:
             return flooded
         if not self.per_chat_limits:
             return None
-        count, seconds = PRIVATE_CHAT_LIMIT if chat_id > 0 else GROUP_CHAT_LIMIT
+        if chat_id > 0:
+            count, seconds = PRIVATE_CHAT_LIMIT
+            interval = seconds / count
+            due = self._chat_due.get(chat_id, 0.0)
+            early = due - (count - 1) * interval - now
+            if early > interval * (1 - SLACK):
+                return early
+            self._chat_due[chat_id] = max(due, now) + interval
+            return None
+        count, seconds = GROUP_CHAT_LIMIT
         sends = self._chat_sends.setdefault(chat_id, deque(maxlen=count))
         if len(sends) == count and now - sends[0] < seconds * SLACK:
             return seconds - (now - sends[0])

@@ -39,7 +39,7 @@ from bot.tg.transport import never_left, retry_seconds
 
 log = logging.getLogger(__name__)
 
-PRIVATE_CHAT = (3, 3.0)  # at most 3 messages in any 3 s: about one a second, short bursts allowed
+PRIVATE_CHAT = (3, 3.0)  # 3 at once, then one a second: Telegram's "about one a second, short bursts"
 GROUP_CHAT = (20, 60.0)  # at most 20 messages in any minute
 REPLY_STREAK = 4  # replies in a row before a waiting reminder gets a slot: reminders keep >= 20 %
 FLOOD_CHATS = 3  # chats refused within FLOOD_SECONDS that mean the whole bot is over the limit
@@ -59,23 +59,41 @@ class Lane(StrEnum):
 
 @dataclass
 class _Chat:
+    """One chat's pace, as a sliding window: at most `count` messages in any `seconds` (groups:
+    20 a minute). `steady=True` makes it a token bucket instead (private chats): `count` at once,
+    then one every `seconds / count`, which is "about one a second, short bursts allowed" without
+    making a fourth quick reply wait out the whole window."""
+
     limit: tuple[int, float]
-    sent: deque[float] = field(default_factory=deque)  # when its last `count` messages went out
+    steady: bool = False
+    sent: deque[float] = field(default_factory=deque)  # the window's last `count` sends
+    due: float = 0.0  # the bucket's theoretical time of the next send at the steady pace
+    last: float = 0.0  # the latest send, for pruning
     paused_until: float = 0.0  # after a 429 for this chat
 
     def ready_at(self) -> float:
         count, seconds = self.limit
-        window = self.sent[0] + seconds if len(self.sent) >= count else 0.0
-        return max(window, self.paused_until)
+        if self.steady:
+            ready = self.due - (count - 1) * seconds / count
+        else:
+            ready = self.sent[0] + seconds if len(self.sent) >= count else 0.0
+        return max(ready, self.paused_until)
 
     def record(self, now: float) -> None:
+        self.last = now
+        count, seconds = self.limit
+        if self.steady:
+            self.due = max(self.due, now) + seconds / count
+            return
         self.sent.append(now)
-        while len(self.sent) > self.limit[0]:
+        while len(self.sent) > count:
             self.sent.popleft()
 
     def unrecord(self, at: float) -> None:
         """A message that never reached Telegram does not count against the chat."""
-        if at in self.sent:
+        if self.steady:
+            self.due -= self.limit[1] / self.limit[0]
+        elif at in self.sent:
             self.sent.remove(at)
 
 
@@ -169,7 +187,7 @@ class PriorityRateLimiter(BaseRateLimiter[Lane]):
         state = self._chats.get(chat)
         if state is None:
             private = isinstance(chat, int) and chat > 0
-            state = self._chats[chat] = _Chat(self.private_chat if private else GROUP_CHAT)
+            state = self._chats[chat] = _Chat(self.private_chat, steady=True) if private else _Chat(GROUP_CHAT)
         return state
 
     async def _turn(self, chat: int | str, lane: Lane) -> float:
@@ -256,5 +274,5 @@ class PriorityRateLimiter(BaseRateLimiter[Lane]):
         self._chats = {
             chat: state
             for chat, state in self._chats.items()
-            if chat in waiting or state.paused_until > now or (state.sent and now - state.sent[-1] < GROUP_CHAT[1])
+            if chat in waiting or state.paused_until > now or (state.last and now - state.last < GROUP_CHAT[1])
         }
