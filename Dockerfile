@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # rls-bot: the Telegram bot with its curated content and trained models baked in.
-#   docker build -t rls-bot .                      the default image (about 249 MB, no shell)
+#   docker build -t rls-bot .                      the default image (just under 250 MB, no shell)
 #   docker build --target full -t rls-bot:full .   python:3.11-slim with a shell and the training
 #                                                  and readability libraries, for a CONTENT_DIR
 #                                                  other than the bundled one (about 770 MB)
