@@ -163,3 +163,13 @@ def test_a_plainly_unrelated_message_after_a_question_is_not_read_as_its_follow_
     for unrelated in ("what is the capital of australia", "lentil soup recipe"):
         assert responder.classifier.classify(unrelated, context, now).intent is Intent.out_of_scope
     assert responder.classifier.classify("and for kids?", context, now).intent is Intent.topic  # still a follow-up
+
+
+def test_the_model_cache_key_follows_the_speller_vocabulary():
+    from bot.understanding.linear import Hyper, fingerprint
+    from bot.understanding.text import Speller
+
+    before, after = Speller(["magnesium"], {}), Speller(["magnesium", "lighter"], {})  # a new signal word
+    assert before.signature != after.signature
+    keys = {fingerprint("safety", ["hi"], ["x"], Hyper(), s.signature) for s in (before, after)}
+    assert len(keys) == 2  # else a model trained under the old vocabulary would be loaded

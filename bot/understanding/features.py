@@ -89,6 +89,11 @@ class Featurizer:
     def __init__(self, speller: Speller) -> None:
         self.speller = speller
 
+    @property
+    def signature(self) -> str:
+        """What, beyond the texts, decides the features: the speller's vocabulary."""
+        return self.speller.signature
+
     def words(self, text: str) -> Words:
         return self.speller.words(text)
 

@@ -173,8 +173,10 @@ def train(samples: Sequence[Features], labels: Sequence[str], hyper: Hyper = Hyp
     )
 
 
-def fingerprint(name: str, texts: Sequence[str], labels: Sequence[str], hyper: Hyper) -> str:
-    digest = hashlib.sha256(f"{name}|{FORMAT_VERSION}|{hyper}".encode())
+def fingerprint(name: str, texts: Sequence[str], labels: Sequence[str], hyper: Hyper, features: str = "") -> str:
+    """The cache key of a model: everything its training reads (`features`: the featurizer's own
+    signature, since the same texts give other features under another vocabulary)."""
+    digest = hashlib.sha256(f"{name}|{FORMAT_VERSION}|{hyper}|{features}".encode())
     for text, label in zip(texts, labels, strict=True):
         digest.update(f"{label}\t{text}\n".encode())
     return digest.hexdigest()[:24]

@@ -48,6 +48,7 @@ class _FeatureMemo:
     def __init__(self, featurizer: Featurizer) -> None:
         self._featurizer = featurizer
         self._done: dict[str, Features] = {}
+        self.signature = featurizer.signature
 
     def __call__(self, texts: list[str]) -> list[Features]:
         missing = list(dict.fromkeys(t for t in texts if t not in self._done))
@@ -59,7 +60,7 @@ class _FeatureMemo:
 def _build(name: str, samples: list[Sample], hyper: Hyper, features: _FeatureMemo, cache: Path | None) -> LinearModel:
     texts = [s.text for s in samples]
     labels = [s.label for s in samples]
-    key = fingerprint(name, texts, labels, hyper)
+    key = fingerprint(name, texts, labels, hyper, features.signature)
     path = cache / f"{name}-{key}.npz" if cache else None
     if path is not None and path.exists():
         try:

@@ -27,7 +27,7 @@ from bot.understanding.signals import Signal, parse_alternatives
 from bot.understanding.text import Words, phrase_stems
 
 EMERGENCY = 0.9  # danger probability at which only the urgent-care reply is sent
-CAUTION = 0.2  # danger probability at which the urgent-care advice comes first, then the answer
+CAUTION = 0.23  # danger probability at which the urgent-care advice comes first, then the answer
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -129,6 +130,15 @@ class Speller:
         self._candidates = sorted(w for w in self.known if len(w) >= 3 and not w.isdigit())
         self.spellings = {clean(k).strip(): clean(v).strip() for k, v in spellings.items()}
         self._cache: dict[str, str] = {}
+
+    @cached_property
+    def signature(self) -> str:
+        """Changes whenever the vocabulary or the spellings do: a trained model's features depend
+        on them (a new safety signal word changes how typos are corrected), so it is part of the
+        model cache's key."""
+        digest = hashlib.sha256("\n".join(sorted(self.known)).encode())
+        digest.update(repr(sorted(self.spellings.items())).encode())
+        return digest.hexdigest()[:16]
 
     def correct(self, word: str) -> str:
         if word in self.spellings:
