@@ -223,24 +223,11 @@ class Dispatcher:
             report.fail("bad_zone")
             return
         values: dict[str, object] = {"next_due_at": following}
-        if late:
-            status, error = self._missed()
-            delivery = Delivery(
-                chat_id=row.chat_id, slot_at=slot, kind=EVENING, tip_id="", status=status, error=error, attempts=0
-            )
-        else:
+        tip_id = ""
+        if not late:
             tip, seen = choose_tip(self.tips, row.measure_set(), row.seen(), f"{row.chat_id}:{slot.isoformat()}")
             values["seen_tips"] = ",".join(seen)
-            delivery = Delivery(
-                chat_id=row.chat_id,
-                slot_at=slot,
-                kind=EVENING,
-                tip_id=tip.id,
-                status=DeliveryStatus.claimed,
-                claimed_by=self.owner,
-                claimed_at=now,
-                attempts=0,
-            )
+            tip_id = tip.id
         moved = await session.execute(
             update(Subscription)
             .where(Subscription.chat_id == row.chat_id, Subscription.next_due_at == slot)
@@ -249,12 +236,7 @@ class Dispatcher:
         )
         if rowcount(moved) != 1:
             return  # another dispatcher advanced it first
-        session.add(delivery)
-        await session.flush()
-        if late:
-            self._count_missed(delivery.status, report)
-        else:
-            report.claimed += 1
+        await self._record(session, self._delivery(row.chat_id, slot, EVENING, tip_id, now), report)
 
     async def _claim_snooze(self, session: AsyncSession, row: Subscription, now: datetime, report: TickReport) -> None:
         slot = row.snooze_at
@@ -267,27 +249,8 @@ class Dispatcher:
         )
         if rowcount(moved) != 1:
             return
-        late = now - slot > self.grace
-        status, error = self._missed() if late else (DeliveryStatus.claimed, None)
         tip_id = row.snooze_tip if row.snooze_tip in self._tips_by_id else self.tips.tips[0].id
-        session.add(
-            Delivery(
-                chat_id=row.chat_id,
-                slot_at=slot,
-                kind=SNOOZE,
-                tip_id=tip_id,
-                attempts=0,
-                status=status,
-                claimed_by=None if late else self.owner,
-                claimed_at=None if late else now,
-                error=error,
-            )
-        )
-        await session.flush()
-        if late:
-            self._count_missed(status, report)
-        else:
-            report.claimed += 1
+        await self._record(session, self._delivery(row.chat_id, slot, SNOOZE, tip_id, now), report)
 
     async def _claim_kind(self, session: AsyncSession, kind: Kind, row: Any, now: datetime, report: TickReport) -> None:
         slot = kind.slot(row)
@@ -302,26 +265,34 @@ class Dispatcher:
         moved = await session.execute(kind.advance(row, slot, following).execution_options(synchronize_session=False))
         if rowcount(moved) != 1 or following is None:
             return  # another dispatcher advanced it first, or the zone is unusable
-        late = now - slot > self.grace
-        status, error = self._missed() if late else (DeliveryStatus.claimed, None)
-        session.add(
-            Delivery(
-                chat_id=row.chat_id,
-                slot_at=slot,
-                kind=kind.name,
-                tip_id="",
-                attempts=0,
-                status=status,
-                claimed_by=None if late else self.owner,
-                claimed_at=None if late else now,
-                error=error,
+        await self._record(session, self._delivery(row.chat_id, slot, kind.name, "", now), report)
+
+    def _delivery(self, chat_id: int, slot: datetime, kind: str, tip_id: str, now: datetime) -> Delivery:
+        """The delivery row for one slot: claimed by this process, or already missed if the slot's
+        grace window closed before it could be sent."""
+        if now - slot > self.grace:
+            status, error = self._missed()
+            return Delivery(
+                chat_id=chat_id, slot_at=slot, kind=kind, tip_id=tip_id, attempts=0, status=status, error=error
             )
+        return Delivery(
+            chat_id=chat_id,
+            slot_at=slot,
+            kind=kind,
+            tip_id=tip_id,
+            attempts=0,
+            status=DeliveryStatus.claimed,
+            claimed_by=self.owner,
+            claimed_at=now,
         )
+
+    async def _record(self, session: AsyncSession, delivery: Delivery, report: TickReport) -> None:
+        session.add(delivery)
         await session.flush()
-        if late:
-            self._count_missed(status, report)
-        else:
+        if delivery.status == DeliveryStatus.claimed:
             report.claimed += 1
+        else:
+            self._count_missed(delivery.status, report)
 
     def _missed(self) -> tuple[str, str]:
         """Status and reason for a reminder whose grace window closed before it could be sent:
