@@ -23,6 +23,7 @@ from bot.diary.crypto import new_key
 from bot.knowledge import Content, load_content
 from bot.replies import Responder
 from bot.storage.database import create_engine, session_factory, upgrade
+from bot.storage.models import Status
 from bot.tg.app import build_application, serve_polling, serve_webhook
 from bot.web import SECRET_HEADER
 
@@ -225,3 +226,18 @@ async def webhook_serving(
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+
+
+def subscription(chat: int, due: datetime) -> dict:
+    """An active evening subscription at 21:00 UTC, due at `due`, as a row to insert in bulk."""
+    return {
+        "chat_id": chat,
+        "minute": 21 * 60,
+        "zone": "UTC",
+        "status": Status.active,
+        "measures": "",
+        "seen_tips": "",
+        "next_due_at": due,
+        "created_at": due,
+        "updated_at": due,
+    }

@@ -16,30 +16,17 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.devtools.fake_bot_api import FakeBotApi
 from bot.storage.database import create_engine, upgrade
-from bot.storage.models import Status, Subscription
+from bot.storage.models import Subscription
 from bot.tg.app import build_application, share_send_rate
 from bot.tg.limiter import Lane
 
-from .conftest import CONTENT_DIR, FakeClock, serving
+from .conftest import CONTENT_DIR, FakeClock, serving, subscription
 
 
 async def fill_due(database_url: str, chats: range, due: datetime) -> None:
     engine = create_engine(database_url)
     await upgrade(engine)
-    rows = [
-        {
-            "chat_id": chat,
-            "minute": 21 * 60,
-            "zone": "UTC",
-            "status": Status.active,
-            "measures": "",
-            "seen_tips": "",
-            "next_due_at": due,
-            "created_at": due,
-            "updated_at": due,
-        }
-        for chat in chats
-    ]
+    rows = [subscription(chat, due) for chat in chats]
     async with engine.begin() as connection:
         await connection.execute(insert(Subscription), rows)
     await engine.dispose()

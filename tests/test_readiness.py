@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.readiness import Readiness, describe_write_failure
 from bot.reminders.dispatcher import Dispatcher, Outcome
 from bot.reminders.processes import Processes
-from bot.storage.models import Status, Subscription
+from bot.storage.models import Subscription
 
-from .conftest import reset_postgres, serving
+from .conftest import reset_postgres, serving, subscription
 
 
 class TcpProxy:
@@ -203,17 +203,3 @@ async def test_readiness_holds_through_a_long_reminder_burst(sessions, content, 
     report = await dispatcher.tick()
     assert report.sent == 1000 and clock.now - due > timedelta(seconds=120)
     assert [ready for ready, _ in probes] == [True] * 10, probes
-
-
-def subscription(chat: int, due) -> dict:
-    return {
-        "chat_id": chat,
-        "minute": 21 * 60,
-        "zone": "UTC",
-        "status": Status.active,
-        "measures": "",
-        "seen_tips": "",
-        "next_due_at": due,
-        "created_at": due,
-        "updated_at": due,
-    }
