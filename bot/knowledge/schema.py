@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from html.parser import HTMLParser
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -242,6 +243,9 @@ class SettingsTexts(_Strict):
         return check_html(value.strip())
 
 
+Label = Annotated[str, Field(max_length=40)]  # a button's text: Telegram shows about this much
+
+
 class _Labels(_Strict):
     """Button labels: plain text, words first and an emoji after if any, because a screen
     reader reads the emoji's name first ("bathtub, Warm bath")."""
@@ -257,64 +261,64 @@ class _Labels(_Strict):
 class ReminderButtons(_Labels):
     """Labels of the reminder buttons."""
 
-    set_up: str = Field(max_length=40)
-    change_time: str = Field(max_length=40)
-    change_zone: str = Field(max_length=40)
-    pause: str = Field(max_length=40)
-    resume: str = Field(max_length=40)
-    skip_tonight: str = Field(max_length=40)
-    choose_tips: str = Field(max_length=40)
-    stop: str = Field(max_length=40)
-    back: str = Field(max_length=40)
-    done: str = Field(max_length=40)
-    snooze: str = Field(max_length=40)
-    delete_all: str = Field(max_length=40)
-    keep: str = Field(max_length=40)
-    share_location: str = Field(max_length=40)
+    set_up: Label
+    change_time: Label
+    change_zone: Label
+    pause: Label
+    resume: Label
+    skip_tonight: Label
+    choose_tips: Label
+    stop: Label
+    back: Label
+    done: Label
+    snooze: Label
+    delete_all: Label
+    keep: Label
+    share_location: Label
 
 
 class DiaryButtons(_Labels):
     """Labels of the diary buttons."""
 
-    skip: str = Field(max_length=40)
-    done: str = Field(max_length=40)
-    check_in: str = Field(max_length=40)
-    off: str = Field(max_length=40)
-    nights_14: str = Field(max_length=40)
-    nights_30: str = Field(max_length=40)
-    report_30: str = Field(max_length=40)
-    report_90: str = Field(max_length=40)
-    remove_last: str = Field(max_length=40)
-    undo: str = Field(max_length=40)
-    clear: str = Field(max_length=40)
+    skip: Label
+    done: Label
+    check_in: Label
+    off: Label
+    nights_14: Label
+    nights_30: Label
+    report_30: Label
+    report_90: Label
+    remove_last: Label
+    undo: Label
+    clear: Label
 
 
 class ButtonLabels(_Labels):
     """The bot's own button labels."""
 
-    topics: str = Field(max_length=40)
-    all_topics: str = Field(max_length=40)
-    sources: str = Field(max_length=40)
-    back_to: str = Field(max_length=40)
-    settings_reminders: str = Field(max_length=40)
-    settings_diary: str = Field(max_length=40)
-    settings_language: str = Field(max_length=40)
-    settings_privacy: str = Field(max_length=40)
-    settings_back: str = Field(max_length=40)
-    settings_pause: str = Field(max_length=40)
-    settings_resume: str = Field(max_length=40)
-    settings_zone: str = Field(max_length=40)
-    morning_off: str = Field(max_length=40)
-    weekly_off: str = Field(max_length=40)
-    measure_on: str = Field(max_length=40)
-    measure_off: str = Field(max_length=40)
-    my_data: str = Field(max_length=40)
-    forget: str = Field(max_length=40)
-    open_in_bot: str = Field(max_length=40)
-    ticked: str = Field(max_length=40)
-    unticked: str = Field(max_length=40)
-    chosen: str = Field(max_length=40)
-    from_tip: str = Field(max_length=40)
+    topics: Label
+    all_topics: Label
+    sources: Label
+    back_to: Label
+    settings_reminders: Label
+    settings_diary: Label
+    settings_language: Label
+    settings_privacy: Label
+    settings_back: Label
+    settings_pause: Label
+    settings_resume: Label
+    settings_zone: Label
+    morning_off: Label
+    weekly_off: Label
+    measure_on: Label
+    measure_off: Label
+    my_data: Label
+    forget: Label
+    open_in_bot: Label
+    ticked: Label
+    unticked: Label
+    chosen: Label
+    from_tip: Label
     reminders: ReminderButtons
     diary: DiaryButtons
 
