@@ -12,41 +12,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import resource
 import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
+from bot.devtools.diary_samples import sample_nights
 from bot.diary.analysis import OnsetShift, what_seems_to_help
 from bot.diary.chart import render_chart
 from bot.diary.medicines import Medicines
-from bot.diary.nights import Night, Onset
 from bot.diary.report import ReportData, render_report
 from bot.diary.service import Ferritin
 from bot.diary.words import measure_names
 from bot.knowledge import load_content
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
-
-
-def nights(count: int, seed: int = 1) -> list[Night]:
-    """A plausible diary: most nights noted, a few measures tried, some from evening tips."""
-    rng = random.Random(seed)
-    last = date(2026, 11, 30)
-    found = []
-    for i in range(count):
-        night = last - timedelta(days=count - 1 - i)
-        if rng.random() < 0.12:
-            found.append(Night(night))
-            continue
-        tried = frozenset(m for m in ("warmth", "stretching", "massage", "caffeine") if rng.random() < 0.35)
-        tips = frozenset({"routine"}) if rng.random() < 0.25 else frozenset()
-        found.append(Night(night, rng.randint(0, 10), rng.choice(list(Onset)), tried | tips, tips))
-    return found
 
 
 def measure(render: Callable[[], bytes], runs: int) -> tuple[float, float, float, float, int]:
@@ -77,13 +60,13 @@ def main() -> None:
     )
     print(f"{'what':<22}{'median ms':>10}{'best ms':>9}{'CPU ms':>8}{'peak MiB':>10}{'size KB':>9}  target")
     for count in (14, 30, 90):
-        data = nights(count)
+        data = sample_nights(count)
         median, best, cpu, peak, size = measure(lambda data=data: render_chart(data, names), args.runs)
         verdict = "ok" if median < 300 else "OVER"
         row = f"{f'chart, {count} nights':<22}{median:>10.0f}{best:>9.0f}{cpu:>8.0f}{peak:>10.1f}{size / 1024:>9.0f}"
         print(f"{row}  < 300 ms {verdict}")
     for count in (30, 90):
-        data = nights(count)
+        data = sample_nights(count)
         report = ReportData(
             data,
             names,
