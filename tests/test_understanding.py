@@ -39,6 +39,17 @@ def test_question_inside_a_long_story(responder):
     assert found.topic == "magnesium-rls"
 
 
+def test_a_story_whose_question_points_back_is_answered_from_what_it_points_to(responder):
+    # the asking sentence alone ("is that why...") is about RLS in general; the story is about iron
+    story = "ferritin came back at 9, doctor said shockingly low. is that why my legs have been so bad?"
+    assert responder.classifier.classify(story).topic == "iron"
+
+
+def test_hopelessness_said_over_two_short_sentences_gets_the_crisis_reply(responder):
+    found = responder.classifier.classify("cant do another night like this. im done")
+    assert (found.intent, found.rule) == (Intent.emergency, "self-harm")
+
+
 @pytest.mark.parametrize(
     "message",
     [
@@ -113,9 +124,19 @@ def test_greeting_with_a_question_answers_the_question(responder):
     assert responder.classifier.classify("hi! what foods have magnesium?").topic == "foods"
 
 
-@pytest.mark.parametrize("message", ["remind me to stretch at 9pm", "no more reminders please"])
+@pytest.mark.parametrize(
+    "message", ["remind me to stretch at 9pm", "no more reminders please", "turn off the nightly ping"]
+)
 def test_reminder_requests(responder, message):
     assert responder.classifier.classify(message).intent is Intent.reminders
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["restless mind at night, cant stop thinking about work. tips?", "how do I turn off email notifications"],
+)
+def test_words_reminders_share_with_other_requests_do_not_make_a_reminder_request(responder, message):
+    assert responder.classifier.classify(message).intent is not Intent.reminders
 
 
 @pytest.mark.parametrize("message", ["", "   ", "\u200b\u200f", "🤷‍♀️🦵", "?!?!"])

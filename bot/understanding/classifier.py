@@ -228,15 +228,14 @@ class Classifier:
         ]
 
     def _rank(self, reading: _Reading, focus: _Reading | None = None) -> dict[str, float]:
-        """Topic probabilities. The asking part counts as much as the whole: in a story, the
-        sentences that ask; in a follow-up read with the previous question, the new message."""
+        """Topic probabilities of the whole message: in a story, the asking sentence alone lacks
+        what it refers to ("is that why my legs are so bad?" after "ferritin came back at 9").
+        A follow-up read with the previous question gives the new message as much weight as both."""
         whole = self.models.ranker.probabilities(reading.whole)
-        asked = [focus.whole] if focus is not None else [f for _, f in self._asking(reading)]
-        if not asked:
+        if focus is None:
             return {t: p for t, p in whole.items() if t in self._topics}
-        focused = [self.models.ranker.probabilities(f) for f in asked]
-        blended = {t: (p + sum(f[t] for f in focused) / len(focused)) / 2 for t, p in whole.items()}
-        return {t: p for t, p in blended.items() if t in self._topics}
+        new = self.models.ranker.probabilities(focus.whole)
+        return {t: (p + new[t]) / 2 for t, p in whole.items() if t in self._topics}
 
     # -- the decision ------------------------------------------------------------------------
 

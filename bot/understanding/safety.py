@@ -27,7 +27,8 @@ from bot.understanding.signals import Signal, parse_alternatives
 from bot.understanding.text import Words, phrase_stems
 
 EMERGENCY = 0.9  # danger probability at which only the urgent-care reply is sent
-CAUTION = 0.23  # danger probability at which the urgent-care advice comes first, then the answer
+CAUTION = 0.15  # urgent-care advice first, then the answer (dev sets: 315/315 danger, 46 false cautions in 1,271)
+SHORT = 12  # words: a message this short is read whole by the rules as well as sentence by sentence
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
 
 
@@ -120,7 +121,9 @@ class SafetyNet:
 
     def check(self, words: Words, whole: Features, parts: list[tuple[Words, Features]]) -> Verdict | None:
         """`parts` are the sentences of a longer message (empty for a short one)."""
-        for part_words in [w for w, _ in parts] or [words]:  # a pattern never spans two sentences
+        # A pattern spans two sentences only in a message as short as "can't do another night. I'm done".
+        pieces = [w for w, _ in parts] + ([words] if len(words.tokens) <= SHORT else [])
+        for part_words in pieces or [words]:
             rule = self.rules.match(part_words)
             if rule:  # in a story that asks something else, the advice comes first, then the answer
                 return Verdict(rule, Level.caution if parts else Level.emergency, "rule", 1.0)
