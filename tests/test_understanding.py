@@ -45,6 +45,12 @@ def test_a_story_whose_question_points_back_is_answered_from_what_it_points_to(r
     assert responder.classifier.classify(story).topic == "iron"
 
 
+def test_a_question_that_names_nothing_of_rls_but_fits_one_topic_surely_is_answered(responder):
+    message = "14 hour flight next month and I'm dreading it, last time I nearly lost my mind in the window seat. tips?"
+    found = responder.classifier.classify(message)
+    assert (found.intent, found.topic) == (Intent.topic, "sitting-travel")
+
+
 def test_hopelessness_said_over_two_short_sentences_gets_the_crisis_reply(responder):
     found = responder.classifier.classify("cant do another night like this. im done")
     assert (found.intent, found.rule) == (Intent.emergency, "self-harm")

@@ -32,6 +32,10 @@ from bot.understanding.text import STOPWORDS, Speller, Words, raw_tokens
 
 MAX_READ_CHARS = 2000  # the question is nearly always in the first lines of a long story
 IN_SCOPE = 0.5  # gate probability from which a message is about the bot's subject
+# A topic the ranker is sure of is evidence of scope too: "14 hour flight, last time I nearly lost
+# my mind in the window seat, tips?" names nothing of RLS but reads as nothing else.
+# A short message carries too little for that ("how much coffee is too much" is sure of doses).
+IN_SCOPE_IF_SURE, SURE, SURE_WORDS = 0.25, 0.75, 8
 CONFIDENT = 0.45  # ranker probability from which the top topic is answered without a safety line
 CLOSE = 0.12  # two topics this close, both above ALTERNATIVE, are offered as a question
 ALTERNATIVE = 0.25
@@ -293,22 +297,34 @@ class Classifier:
             trace.append(Stage("scope gate", "no known words"))
             return self._declined(reading, trace, "unknown-words")
         inside = self._in_scope(reading)
-        trace.append(Stage("scope gate", "in scope" if inside >= IN_SCOPE else "out of scope", (("in", inside),)))
         ranking = self._rank(reading, focus)
         top = _top(ranking)
+        sure = (
+            inside < IN_SCOPE
+            and bool(top)
+            and top[0][1] >= SURE
+            and inside >= IN_SCOPE_IF_SURE
+            and len(reading.words.tokens) >= SURE_WORDS
+            and other_language(reading.text) is None  # the ranker reads English: sure of nothing else
+        )
+        verdict = "in scope" if inside >= IN_SCOPE else ("in scope: a topic is sure" if sure else "out of scope")
+        trace.append(Stage("scope gate", verdict, (("in", inside),)))
         trace.append(Stage("ranker", top[0][0] if top else "-", top))
-        if inside < IN_SCOPE or not top:
+        if not top or (inside < IN_SCOPE and not sure):
             return self._declined(reading, trace, "off-topic", inside)
         (best, p1), *rest = top
-        close = tuple(t for t, p in rest if p >= ALTERNATIVE and p1 - p < CLOSE)
         confident = p1 >= CONFIDENT
+        if not confident and other_language(reading.text) is not None:  # a guess at a language it can't read
+            return self._declined(reading, trace, "off-topic", inside)
+        close = tuple(t for t, p in rest if p >= ALTERNATIVE and p1 - p < CLOSE)
         trace.append(Stage("confidence", "ask" if close else ("answer" if confident else "answer, low confidence")))
         return Interpretation(Intent.topic, best, score=p1, confident=confident, alternatives=close)
 
     @staticmethod
     def _declined(reading: _Reading, trace: list[Stage], rule: str, score: float = 0.0) -> Interpretation:
         """Out of scope; a message in another language is told so (the models read English only).
-        Checked only here, so an English question with typos is never mistaken for Danish."""
+        Checked only for a declined or unsure message, so an English question with typos that the
+        ranker reads well is never mistaken for Danish."""
         language = other_language(reading.text)
         if language is not None:
             trace.append(Stage("language", f"not English ({language})"))
