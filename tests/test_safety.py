@@ -174,3 +174,25 @@ def test_self_harm_reply_starts_with_already_acted_and_lists_crisis_lines(respon
     reply = responder.answer("i swallowed all my pills because i want it to end").text
     assert reply.splitlines()[0].startswith("💙 If you have already taken something or hurt yourself")
     assert all(line in reply for line in ("988", "116 123", "13 11 14", "findahelpline.com"))
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "My family will be better off without me keeping them up every night. I've decided. "
+        "Just wanted to say thanks for all the tips.",
+        "I've given away my dog and all my things this week. Please stop the reminders.",
+    ],
+)
+def test_danger_inside_a_thank_you_or_a_reminder_request_still_gets_the_crisis_lines_first(responder, message):
+    reply = responder.answer(message)
+    assert reply.intent is Intent.emergency
+    assert reply.text.startswith("💙 If you have already taken something or hurt yourself") and "988" in reply.text
+
+
+def test_cutting_the_skin_to_stop_the_crawling_gets_the_crisis_reply(responder):
+    message = (
+        "i just want it gone so ive been cutting my calves before bed, the sting beats the crawling. anything as quick?"
+    )
+    found = responder.classifier.classify(message)
+    assert (found.intent, found.rule) == (Intent.emergency, "self-harm")

@@ -260,9 +260,11 @@ class Classifier:
         )
         if verdict is not None and verdict.level is Level.emergency:
             return Interpretation(Intent.emergency, rule=verdict.rule, score=verdict.score, trace=tuple(trace))
-        if any(sig.matches(reading.words, self._window) for sig in self._reminders):
+        # A possible danger is never answered as a reminder request or a "thank you": its urgent-care
+        # advice comes first ("I won't be a burden much longer... thank you for the tips").
+        if verdict is None and any(sig.matches(reading.words, self._window) for sig in self._reminders):
             return Interpretation(Intent.reminders, score=1.0, trace=(*trace, Stage("reminders", "request")))
-        kind = self._smalltalk_kind(reading.words, reading.text)
+        kind = self._smalltalk_kind(reading.words, reading.text) if verdict is None else None
         if kind:
             return Interpretation(Intent.smalltalk, rule=kind, score=1.0, trace=(*trace, Stage("smalltalk", kind)))
         found = self._understand(reading, trace)
