@@ -152,6 +152,9 @@ REVIEW_PROBES = [
     ("my husband is very sleepy and his breathing is slow after his oxycodone", "breathing-chest-heart"),
     ("he took extra oxycodone and wont wake up", None),  # overdose or breathing: both send for help
     ("i swallowed all my pills", None),
+    # found by the blind sets of rounds 4 and 5 (reworded here)
+    ("threw up quite a lot of bright red blood an hour ago", "bleeding"),
+    ("my smartwatch keeps warning me my heart rate is too low", "breathing-chest-heart"),
 ]
 
 

@@ -14,6 +14,9 @@ from bot.knowledge import lint
 from bot.knowledge.schema import ENGLISH, Content, Messages, Safety, Scope, Smalltalk, Tips, Topic
 from bot.knowledge.training import NEAR_MISS, Training, load_training
 
+# libyaml's parser where PyYAML was built with it: content load is most of start-up in pure Python.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 Path_ = tuple[str | int, ...]
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -63,7 +66,7 @@ def _record_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None
 
 def _read(file: Path) -> _Document:
     text = file.read_text(encoding="utf-8")
-    loader = yaml.SafeLoader(text)
+    loader = _LOADER(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

@@ -31,7 +31,7 @@ from bot.understanding.signals import Signal
 from bot.understanding.text import STOPWORDS, Speller, Words, raw_tokens
 
 MAX_READ_CHARS = 2000  # the question is nearly always in the first lines of a long story
-IN_SCOPE = 0.5  # gate probability from which a message is about the bot's subject
+IN_SCOPE = 0.6  # gate probability from which a message is about the bot's subject
 # A topic the ranker is sure of is evidence of scope too: "14 hour flight, last time I nearly lost
 # my mind in the window seat, tips?" names nothing of RLS but reads as nothing else.
 # A short message carries too little for that ("how much coffee is too much" is sure of doses).
@@ -115,7 +115,8 @@ class _Reading:
     text: str
     words: Words
     whole: Features
-    parts: list[tuple[Words, Features]]
+    parts: list[Words]  # a story's sentences, for the danger rules (empty for one sentence)
+    asked: list[Features]  # those of its sentences that ask something, for the scope gate
 
 
 def _asks(text: str) -> bool:
@@ -181,10 +182,10 @@ class Classifier:
         text = text[:MAX_READ_CHARS]
         pieces = sentences(text)
         pieces = pieces if len(pieces) >= 2 else []
-        features = self.featurizer.features([text, *pieces])
+        asking = [p for p in pieces if _QUESTION.search(p.casefold())]
+        features = self.featurizer.features([text, *asking])  # the other sentences only need their words
         words = self.speller.words(text)
-        parts = [(self.speller.words(p), f) for p, f in zip(pieces, features[1:], strict=True)]
-        return _Reading(text, words, features[0], parts)
+        return _Reading(text, words, features[0], [self.speller.words(p) for p in pieces], features[1:])
 
     def _smalltalk_kind(self, words: Words, text: str) -> str | None:
         key = _smalltalk_key(words.tokens)
@@ -215,21 +216,13 @@ class Classifier:
         """Is the whole message, or a sentence that asks something, about our subject? Two models
         vote with equal weight: the gate (in/out, subject words only) and the safety model, whose
         topic classes compete with "out of scope" directly."""
-        asked = [f for w, f in self._asking(reading)]
-        return max(self._inside(f) for f in [reading.whole, *asked])
+        return max(self._inside(f) for f in [reading.whole, *reading.asked])
 
     def _inside(self, features: Features) -> float:
         gate = self.models.gate.probabilities(features)[IN]
         joint = self.models.safety.probabilities(features)
         topics = sum(p for c, p in joint.items() if c in self._topics)
         return (gate + topics / max(1e-9, topics + joint[OUT_OF_SCOPE])) / 2
-
-    def _asking(self, reading: _Reading) -> list[tuple[Words, Features]]:
-        return [
-            (w, f)
-            for (w, f), text in zip(reading.parts, sentences(reading.text), strict=False)
-            if _QUESTION.search(text.casefold())
-        ]
 
     def _rank(self, reading: _Reading, focus: _Reading | None = None) -> dict[str, float]:
         """Topic probabilities of the whole message: in a story, the asking sentence alone lacks

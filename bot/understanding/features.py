@@ -11,10 +11,9 @@ can never drift apart.
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -34,6 +33,11 @@ class Features:
 
     terms: Counter[str]
     dense: np.ndarray
+    # Each model's sparse view of these terms, kept while the message is read: the gate, ranker and
+    # safety model each read one message several times (whole, per sentence, for scope and danger).
+    views: dict[int, tuple[object, tuple[np.ndarray, np.ndarray]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 WORD = "w:"  # a content word's stem
@@ -106,5 +110,6 @@ class Featurizer:
         return out
 
 
-def sublinear(count: int) -> float:
-    return 1.0 + math.log(count)
+def sublinear_all(counts: np.ndarray) -> np.ndarray:
+    """1 + log(count) per term: a word said three times is not three times the evidence."""
+    return (1.0 + np.log(counts)).astype(np.float32)

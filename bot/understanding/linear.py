@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.understanding.features import Features, sublinear
+from bot.understanding.features import Features, sublinear_all
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4  # bump when features or training change, so old caches are not reused
+FORMAT_VERSION = 5  # bump when features or training change, so old caches are not reused
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,21 @@ class LinearModel:
     # -- answering -----------------------------------------------------------------------
 
     def _sparse(self, features: Features) -> tuple[np.ndarray, np.ndarray]:
-        pairs = [(self.vocabulary[t], sublinear(n)) for t, n in features.terms.items() if t in self.vocabulary]
-        if not pairs:
+        seen = features.views.get(id(self))
+        if seen is not None and seen[0] is self:  # the model itself is kept, so its id is never reused
+            return seen[1]
+        view = self._view(features)
+        features.views[id(self)] = (self, view)
+        return view
+
+    def _view(self, features: Features) -> tuple[np.ndarray, np.ndarray]:
+        vocabulary = self.vocabulary
+        known = [t for t in features.terms if t in vocabulary]  # in the message's order: sums are reproducible
+        if not known:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        columns = np.fromiter((c for c, _ in pairs), dtype=np.int64, count=len(pairs))
-        values = np.fromiter((v for _, v in pairs), dtype=np.float32, count=len(pairs)) * self.idf[columns]
+        columns = np.fromiter((vocabulary[t] for t in known), dtype=np.int64, count=len(known))
+        counts = np.fromiter((features.terms[t] for t in known), dtype=np.float32, count=len(known))
+        values = sublinear_all(counts) * self.idf[columns]
         if not self.normalise:
             return columns, values / 10.0
         norm = float(np.linalg.norm(values))
@@ -98,7 +108,7 @@ class LinearModel:
             }
         )
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
-            np.savez_compressed(
+            np.savez(  # uncompressed: zlib was a third of loading the models at start-up
                 handle,
                 meta=np.frombuffer(meta.encode(), dtype=np.uint8),
                 idf=self.idf,
@@ -137,10 +147,10 @@ def _vocabulary(samples: Sequence[Features], hyper: Hyper) -> tuple[dict[str, in
 
 
 def matrix(model: LinearModel, samples: Sequence[Features]):
-    """The training matrix, built with the very code that answers (LinearModel._sparse)."""
+    """The training matrix, built with the very code that answers (LinearModel._view)."""
     from scipy import sparse
 
-    pieces = [model._sparse(sample) for sample in samples]
+    pieces = [model._view(sample) for sample in samples]  # not kept on the features: training reads each once
     counts = np.fromiter((len(c) for c, _ in pieces), dtype=np.int64, count=len(pieces))
     rows = np.repeat(np.arange(len(pieces)), counts)
     cols = np.concatenate([c for c, _ in pieces]) if pieces else np.zeros(0, np.int64)

@@ -119,10 +119,10 @@ class SafetyNet:
         self.rules = rules
         self.model = model
 
-    def check(self, words: Words, whole: Features, parts: list[tuple[Words, Features]]) -> Verdict | None:
+    def check(self, words: Words, whole: Features, parts: list[Words]) -> Verdict | None:
         """`parts` are the sentences of a longer message (empty for a short one)."""
         # A pattern spans two sentences only in a message as short as "can't do another night. I'm done".
-        pieces = [w for w, _ in parts] + ([words] if len(words.tokens) <= SHORT else [])
+        pieces = [*parts, *([words] if len(words.tokens) <= SHORT else [])]
         for part_words in pieces or [words]:
             rule = self.rules.match(part_words)
             if rule:  # in a story that asks something else, the advice comes first, then the answer

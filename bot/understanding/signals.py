@@ -19,6 +19,10 @@ class Signal:
 
     text: str
     parts: tuple[tuple[tuple[str, ...], ...], ...]
+    firsts: tuple[frozenset[str], ...] = ()  # each part's possible first stems: most signals fail on these
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "firsts", tuple(frozenset(a[0] for a in part) for part in self.parts))
 
     @classmethod
     def parse(cls, text: str) -> Signal:
@@ -50,6 +54,8 @@ class Signal:
         return found
 
     def matches(self, words: Words, window: int, negators: frozenset[str] = frozenset()) -> bool:
+        if any(first.isdisjoint(words.positions) for first in self.firsts):  # a set test, before any scanning
+            return False
         positions = []
         for part in self.parts:
             found = self._positions(words, part, negators)
