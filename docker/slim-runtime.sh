@@ -14,6 +14,7 @@
 #     serves the command-line clients of NLTK and httpx, which `rls-bot run` never starts;
 #   - huggingface-hub and its helpers (filelock among them) only download, and WordLlama loads
 #     from its own wheel;
+#   - snowballstemmer's pure-Python algorithms, which it imports only when PyStemmer is missing;
 #   - pip and setuptools, and the RECORD files only pip reads; tests folders; C, C++ and Cython
 #     sources, headers, static libraries and type stubs, which only a compiler or a type checker
 #     reads; NumPy's f2py and distutils, and its test-only extension modules; wordfreq's word
@@ -52,6 +53,7 @@ site="$("$python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
     huggingface-hub hf-xet fsspec filelock httpx2 httpcore2 tqdm truststore
 "$python" -m pip uninstall --yes --quiet pip setuptools
 find "$site/wordfreq/data" -type f ! -name '*_en.msgpack.gz' ! -regex '.*/small_\(es\|pt\|de\|fr\|it\|nl\)\.msgpack\.gz' -delete  # bot/understanding/language.py
+find "$site/snowballstemmer" -name '*_stemmer.py' -delete  # PyStemmer stems; snowballstemmer only forwards to it
 find "$venv" -depth -type d \( -name tests -o -name __pycache__ \) -exec rm -rf {} +
 find "$venv" -type f \( -name '*.c' -o -name '*.cpp' -o -name '*.h' -o -name '*.hpp' -o -name '*.pyx' \
     -o -name '*.pxd' -o -name '*.pxi' -o -name '*.pyi' \) -delete

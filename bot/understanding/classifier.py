@@ -116,7 +116,7 @@ class _Reading:
     words: Words
     whole: Features
     parts: list[Words]  # a story's sentences, for the danger rules (empty for one sentence)
-    asked: list[Features]  # those of its sentences that ask something, for the scope gate
+    asking: list[str]  # those of its sentences that ask something, for the scope gate
 
 
 def _asks(text: str) -> bool:
@@ -183,9 +183,9 @@ class Classifier:
         pieces = sentences(text)
         pieces = pieces if len(pieces) >= 2 else []
         asking = [p for p in pieces if _QUESTION.search(p.casefold())]
-        features = self.featurizer.features([text, *asking])  # the other sentences only need their words
         words = self.speller.words(text)
-        return _Reading(text, words, features[0], [self.speller.words(p) for p in pieces], features[1:])
+        whole = self.featurizer.features([text])[0]  # the sentences need only their words, unless asked
+        return _Reading(text, words, whole, [self.speller.words(p) for p in pieces], asking)
 
     def _smalltalk_kind(self, words: Words, text: str) -> str | None:
         key = _smalltalk_key(words.tokens)
@@ -216,7 +216,10 @@ class Classifier:
         """Is the whole message, or a sentence that asks something, about our subject? Two models
         vote with equal weight: the gate (in/out, subject words only) and the safety model, whose
         topic classes compete with "out of scope" directly."""
-        return max(self._inside(f) for f in [reading.whole, *reading.asked])
+        whole = self._inside(reading.whole)
+        if whole >= IN_SCOPE or not reading.asking:  # the sentences could only raise it
+            return whole
+        return max(whole, *(self._inside(f) for f in self.featurizer.features(reading.asking)))
 
     def _inside(self, features: Features) -> float:
         gate = self.models.gate.probabilities(features)[IN]

@@ -60,14 +60,20 @@ def danger_samples(content: Content) -> list[Sample]:
     return samples
 
 
-def gate_set(content: Content) -> list[Sample]:
-    inside = [Sample(s.text, IN, s.source) for s in topic_samples(content)]
-    return inside + [Sample(s.text, OUT, s.source) for s in off_topic_samples(content)]
+@dataclass(frozen=True)
+class Sets:
+    """What each model learns from, gathered once: the topic examples feed all three."""
+
+    gate: list[Sample]
+    ranker: list[Sample]
+    safety: list[Sample]
 
 
-def ranker_set(content: Content) -> list[Sample]:
-    return topic_samples(content)
+def sets(content: Content) -> Sets:
+    topics, off_topic = topic_samples(content), off_topic_samples(content)
+    gate = [Sample(s.text, IN, s.source) for s in topics] + [Sample(s.text, OUT, s.source) for s in off_topic]
+    return Sets(gate=gate, ranker=topics, safety=topics + off_topic + danger_samples(content))
 
 
 def safety_set(content: Content) -> list[Sample]:
-    return topic_samples(content) + off_topic_samples(content) + danger_samples(content)
+    return sets(content).safety

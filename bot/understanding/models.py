@@ -92,8 +92,9 @@ def load_models(
     def chosen(samples: list[Sample]) -> list[Sample]:
         return [s for s in samples if keep(s)] if keep else samples
 
+    samples = datasets.sets(content)
     return Models(
-        gate=_build("gate", chosen(datasets.gate_set(content)), GATE, features, cache),
-        ranker=_build("ranker", chosen(datasets.ranker_set(content)), RANKER, features, cache),
-        safety=_build("safety", chosen(datasets.safety_set(content)), SAFETY, features, cache),
+        gate=_build("gate", chosen(samples.gate), GATE, features, cache),
+        ranker=_build("ranker", chosen(samples.ranker), RANKER, features, cache),
+        safety=_build("safety", chosen(samples.safety), SAFETY, features, cache),
     )
