@@ -40,7 +40,7 @@ CONFIDENT = 0.45  # ranker probability from which the top topic is answered with
 CLOSE = 0.12  # two topics this close, both above ALTERNATIVE, are offered as a question
 ALTERNATIVE = 0.25
 FOLLOW_UP_WINDOW = timedelta(minutes=10)  # how long the previous message still frames a new one
-FOLLOW_UP_FLOOR = 0.03  # a message the gate puts this far out stands alone unless it leans on the last
+FOLLOW_UP_FLOOR = 0.04  # a message the gate puts this far out stands alone unless it leans on the last
 FOLLOW_UP_WORDS = 12  # longer messages stand on their own
 # Openings and words that lean on the previous message: "and citrate?", "what about kids", "is that ok"
 _LEANING = re.compile(
