@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -117,6 +118,11 @@ class _Reading:
     whole: Features
     parts: list[Words]  # a story's sentences, for the danger rules (empty for one sentence)
     asking: list[str]  # those of its sentences that ask something, for the scope gate
+
+    @cached_property
+    def language(self) -> str | None:
+        """Another language the text is written in, if any: asked at most once per reading."""
+        return other_language(self.text)
 
 
 def _asks(text: str) -> bool:
@@ -303,7 +309,7 @@ class Classifier:
             and top[0][1] >= SURE
             and inside >= IN_SCOPE_IF_SURE
             and len(reading.words.tokens) >= SURE_WORDS
-            and other_language(reading.text) is None  # the ranker reads English: sure of nothing else
+            and reading.language is None  # the ranker reads English: sure of nothing else
         )
         verdict = "in scope" if inside >= IN_SCOPE else ("in scope: a topic is sure" if sure else "out of scope")
         trace.append(Stage("scope gate", verdict, (("in", inside),)))
@@ -312,7 +318,7 @@ class Classifier:
             return self._declined(reading, trace, "off-topic", inside)
         (best, p1), *rest = top
         confident = p1 >= CONFIDENT
-        if not confident and other_language(reading.text) is not None:  # a guess at a language it can't read
+        if not confident and reading.language is not None:  # a guess at a language it can't read
             return self._declined(reading, trace, "off-topic", inside)
         close = tuple(t for t, p in rest if p >= ALTERNATIVE and p1 - p < CLOSE)
         trace.append(Stage("confidence", "ask" if close else ("answer" if confident else "answer, low confidence")))
@@ -323,9 +329,8 @@ class Classifier:
         """Out of scope; a message in another language is told so (the models read English only).
         Checked only for a declined or unsure message, so an English question with typos that the
         ranker reads well is never mistaken for Danish."""
-        language = other_language(reading.text)
-        if language is not None:
-            trace.append(Stage("language", f"not English ({language})"))
+        if reading.language is not None:
+            trace.append(Stage("language", f"not English ({reading.language})"))
             return Interpretation(Intent.out_of_scope, rule="other-language", score=score)
         return Interpretation(Intent.out_of_scope, rule=rule, score=score)
 
