@@ -13,9 +13,9 @@ from sqlalchemy import insert
 
 from bot.devtools.fake_bot_api import FakeBotApi
 from bot.storage.database import create_engine, upgrade
-from bot.storage.models import Status, Subscription
+from bot.storage.models import Subscription
 
-from .conftest import ROOT
+from .conftest import ROOT, subscription
 
 CHATS = 120
 
@@ -25,17 +25,7 @@ async def _fill_due(database_url: str) -> None:
     await upgrade(engine)
     now = datetime.now(UTC)
     rows = [
-        {
-            "chat_id": chat,
-            "minute": 21 * 60,
-            "zone": "UTC",
-            "status": Status.active,
-            "measures": "",
-            "seen_tips": "",
-            "next_due_at": now - timedelta(seconds=5),
-            "created_at": now,
-            "updated_at": now,
-        }
+        {**subscription(chat, now - timedelta(seconds=5)), "created_at": now, "updated_at": now}
         for chat in range(1000, 1000 + CHATS)
     ]
     async with engine.begin() as connection:

@@ -85,6 +85,15 @@ def _read(file: Path) -> _Document:
     return _Document(file, data, lines)
 
 
+def _read_reporting(file: Path, problems: list[Problem]) -> _Document | None:
+    """The file's document; or None, its problems added, so loading goes on to report the rest."""
+    try:
+        return _read(file)
+    except ContentError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
 def _describe(loc: Path_) -> str:
     parts = []
     for part in loc:
@@ -195,10 +204,8 @@ def load_content(directory: Path | str) -> Content:
     topics: dict[str, tuple[Topic, _Document]] = {}
     known_ids: set[str] = set()  # ids of topics with errors, so references to them still resolve
     for file in topic_files:
-        try:
-            doc = _read(file)
-        except ContentError as exc:
-            problems.extend(exc.problems)
+        doc = _read_reporting(file, problems)
+        if doc is None:
             known_ids.add(file.stem)
             continue
         topic, found = _validate(doc, Topic)
@@ -228,10 +235,8 @@ def load_content(directory: Path | str) -> Content:
         if not file.exists():
             problems.append(Problem(file, 1, "file is missing"))
             continue
-        try:
-            doc = _read(file)
-        except ContentError as exc:
-            problems.extend(exc.problems)
+        doc = _read_reporting(file, problems)
+        if doc is None:
             continue
         value, found = _validate(doc, model)
         problems.extend(found)
@@ -342,10 +347,8 @@ def _load_locales(
             reason = f'"{code}" is not a language code other than English (two or three letters, like "de")'
             problems.append(Problem(file, 1, reason))
             continue
-        try:
-            doc = _read(file)
-        except ContentError as exc:
-            problems.extend(exc.problems)
+        doc = _read_reporting(file, problems)
+        if doc is None:
             continue
         merged = _Document(file, _overlay(english, doc.data), doc.lines)
         value, found = _validate(merged, Messages)
