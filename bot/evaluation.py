@@ -88,6 +88,8 @@ def decision(got: Interpretation) -> str:
         parts.append("or:" + ",".join(got.alternatives))
     if not got.confident:
         parts.append("low")
+    if got.also:
+        parts.append(f"also:{got.also.value}")
     if got.follow_up:
         parts.append("follow-up")
     return " ".join(parts)

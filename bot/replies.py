@@ -226,6 +226,11 @@ class Responder:
             html_text += "\n\n" + self.messages.safety_line.strip()
         return Reply(Intent.topic, html_text, reply.topic, buttons, confident=found.confident)
 
+    def _reminders(self) -> Reply:
+        """What the evening reminders are and the commands that set, change and stop them."""
+        relaxing = [self.content.topics[t] for t in RELAXING_TOPICS if t in self.content.topics]
+        return Reply(Intent.reminders, self.messages.reminders_coming.strip(), None, self.menu_buttons(relaxing))
+
     def _out_of_scope(self) -> Reply:
         return Reply(Intent.out_of_scope, self.messages.out_of_scope.strip(), None, ((self.topics_button,),))
 
@@ -234,7 +239,10 @@ class Responder:
             return self.urgent_reply(found.rule)
         if found.intent is Intent.emergency:  # danger was possible: urgent care first, then the answer
             urgent = self.urgent_reply(found.rule)
-            rest = self._answer(found) if found.topic else self._out_of_scope()
+            if found.also is Intent.reminders:
+                rest = self._reminders()
+            else:
+                rest = self._answer(found) if found.topic else self._out_of_scope()
             body = f"{urgent.html}\n\n{self.messages.caution_divider.strip()}\n\n{rest.html}"
             return Reply(Intent.emergency, body, found.topic, rest.buttons, rule=urgent.rule)
         if found.intent is Intent.topic and found.topic:
@@ -245,8 +253,7 @@ class Responder:
             buttons = self.short_menu() if found.rule in SMALLTALK_WITH_MENU else ()
             return Reply(Intent.smalltalk, text, None, buttons)
         if found.intent is Intent.reminders:
-            relaxing = [self.content.topics[t] for t in RELAXING_TOPICS if t in self.content.topics]
-            return Reply(Intent.reminders, self.messages.reminders_coming.strip(), None, self.menu_buttons(relaxing))
+            return self._reminders()
         if found.rule == "empty":
             return Reply(Intent.out_of_scope, self.messages.empty.strip(), None, ())
         if found.rule == "other-language":

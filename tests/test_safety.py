@@ -200,3 +200,12 @@ def test_cutting_the_skin_to_stop_the_crawling_gets_the_crisis_reply(responder):
     )
     found = responder.classifier.classify(message)
     assert (found.intent, found.rule) == (Intent.emergency, "self-harm")
+
+
+def test_a_reminders_request_that_may_be_a_goodbye_gets_crisis_lines_then_how_to_change_reminders(responder):
+    found = responder.classifier.classify("please stop the reminders, I won't be needing them after this week")
+    assert (found.intent, found.caution, found.also) == (Intent.emergency, True, Intent.reminders)
+    reply = responder.reply_to("please stop the reminders, I won't be needing them after this week", found)
+    urgent, _, rest = reply.text.partition("If nothing like that is happening now")
+    assert "988" in urgent and "/reminders" in rest and "/stop" in rest
+    assert reply.topic is None  # not a topic answer picked for the words "this week"

@@ -106,6 +106,7 @@ class Interpretation:
     alternatives: tuple[str, ...] = ()  # close second topics: ask which one was meant
     caution: bool = False  # danger was possible: urgent-care advice first, then the answer
     follow_up: bool = False  # read together with the previous message
+    also: Intent | None = None  # under a caution: the reminders request it also made, answered after
     trace: tuple[Stage, ...] = field(default=(), repr=False, compare=False)
 
 
@@ -264,8 +265,15 @@ class Classifier:
             return Interpretation(Intent.emergency, rule=verdict.rule, score=verdict.score, trace=tuple(trace))
         # A possible danger is never answered as a reminder request or a "thank you": its urgent-care
         # advice comes first ("I won't be a burden much longer... thank you for the tips").
-        if verdict is None and any(sig.matches(reading.words, self._window) for sig in self._reminders):
-            return Interpretation(Intent.reminders, score=1.0, trace=(*trace, Stage("reminders", "request")))
+        if any(sig.matches(reading.words, self._window) for sig in self._reminders):
+            trace.append(Stage("reminders", "request"))
+            if verdict is None:
+                return Interpretation(Intent.reminders, score=1.0, trace=tuple(trace))
+            # "turn the reminders off, won't need them": the way to change them follows the
+            # urgent-care advice; nothing is switched off by a message that may be a goodbye
+            return Interpretation(
+                Intent.emergency, rule=verdict.rule, caution=True, also=Intent.reminders, trace=tuple(trace)
+            )
         kind = self._smalltalk_kind(reading.words, reading.text) if verdict is None else None
         if kind:
             return Interpretation(Intent.smalltalk, rule=kind, score=1.0, trace=(*trace, Stage("smalltalk", kind)))
