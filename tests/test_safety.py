@@ -88,7 +88,6 @@ NOT_DANGER = [
     "my legs jump like crazy",
     "i keep waking up with my legs moving",
     "can i overdose on magnesium",
-    "how would i know if i overdosed",
 ]
 
 # Reports of ordinary things in words that danger messages also use ("took", "swollen", "stop"):
@@ -101,6 +100,8 @@ ORDINARY_REPORTS = [
     "i took my magnesium at 9pm",
     "i took 2 tablets of magnesium, is that ok",
     "both legs feel swollen in the evening",
+    # first person and past tense: it may be a question or a report, so advice first is fair
+    "how would i know if i overdosed",
 ]
 
 

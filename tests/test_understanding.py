@@ -200,3 +200,40 @@ def test_the_model_cache_key_follows_the_speller_vocabulary():
     assert before.signature != after.signature
     keys = {fingerprint("safety", ["hi"], ["x"], Hyper(), s.signature) for s in (before, after)}
     assert len(keys) == 2  # else a model trained under the old vocabulary would be loaded
+
+
+def test_the_nearest_written_examples_vote_on_scope_and_a_near_copy_outvotes_loose_relatives(tmp_path):
+    import numpy as np
+
+    from bot.understanding.neighbours import Neighbours
+
+    out = [np.array([1.0, 0.1 * i, 0.0]) for i in range(5)]  # five loose relatives, all out of scope
+    near = [np.array([0.0, 0.0, 1.0])]  # one in-scope example
+    found = Neighbours.of(out + near + [np.array([-1.0, 0.0, 0.0])] * 3, [False] * 5 + [True] + [False] * 3)
+    assert found.share_inside(np.array([1.0, 0.0, 0.0])) == 0.0
+    assert found.share_inside(np.array([0.2, 0.0, 1.0])) > 0.5  # one near copy outvotes four loose relatives
+    path = tmp_path / "neighbours.npz"
+    found.save(path)
+    again = Neighbours.load(path)
+    assert again.share_inside(np.array([0.2, 0.0, 1.0])) == found.share_inside(np.array([0.2, 0.0, 1.0]))
+
+
+def test_a_damaged_neighbours_cache_is_rebuilt_not_fatal(tmp_path, caplog):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from bot.understanding.datasets import IN, OUT, Sample
+    from bot.understanding.models import _neighbours
+
+    samples = [Sample(f"message {i}", IN if i % 2 else OUT, "x.tsv") for i in range(8)]
+
+    def features(texts):
+        return [SimpleNamespace(dense=np.array([1.0, float(t[-1])])) for t in texts]
+
+    first = _neighbours(samples, features, tmp_path)
+    (cached,) = tmp_path.glob("neighbours-*.npz")
+    cached.write_bytes(b"not a numpy file")
+    again = _neighbours(samples, features, tmp_path)
+    assert "unreadable" in caplog.text
+    assert np.array_equal(again.inside, first.inside) and np.allclose(again.vectors, first.vectors)

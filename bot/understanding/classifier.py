@@ -32,16 +32,18 @@ from bot.understanding.signals import Signal
 from bot.understanding.text import STOPWORDS, Speller, Words, raw_tokens
 
 MAX_READ_CHARS = 2000  # the question is nearly always in the first lines of a long story
-IN_SCOPE = 0.6  # gate probability from which a message is about the bot's subject
+IN_SCOPE = 0.5  # mean of the three scope votes from which a message is about the bot's subject
 # A topic the ranker is sure of is evidence of scope too: "14 hour flight, last time I nearly lost
 # my mind in the window seat, tips?" names nothing of RLS but reads as nothing else.
 # A short message carries too little for that ("how much coffee is too much" is sure of doses).
-IN_SCOPE_IF_SURE, SURE, SURE_WORDS = 0.25, 0.75, 8
+IN_SCOPE_IF_SURE, SURE, SURE_WORDS = 0.4, 0.75, 8
 CONFIDENT = 0.45  # ranker probability from which the top topic is answered without a safety line
 CLOSE = 0.12  # two topics this close, both above ALTERNATIVE, are offered as a question
 ALTERNATIVE = 0.25
 FOLLOW_UP_WINDOW = timedelta(minutes=10)  # how long the previous message still frames a new one
-FOLLOW_UP_FLOOR = 0.04  # a message the gate puts this far out stands alone unless it leans on the last
+# Scope votes this low: the message stands alone, even after "also" (dev: off-topic follow-ups
+# score 0.09 or less, real ones 0.16 or more).
+FOLLOW_UP_FLOOR = 0.12
 FOLLOW_UP_WORDS = 12  # longer messages stand on their own
 # Openings and words that lean on the previous message: "and citrate?", "what about kids", "is that ok"
 _LEANING = re.compile(
@@ -118,7 +120,6 @@ class _Reading:
     words: Words
     whole: Features
     parts: list[Words]  # a story's sentences, for the danger rules (empty for one sentence)
-    asking: list[str]  # those of its sentences that ask something, for the scope gate
 
     @cached_property
     def language(self) -> str | None:
@@ -189,10 +190,9 @@ class Classifier:
         text = text[:MAX_READ_CHARS]
         pieces = sentences(text)
         pieces = pieces if len(pieces) >= 2 else []
-        asking = [p for p in pieces if _QUESTION.search(p.casefold())]
         words = self.speller.words(text)
-        whole = self.featurizer.features([text])[0]  # the sentences need only their words, unless asked
-        return _Reading(text, words, whole, [self.speller.words(p) for p in pieces], asking)
+        whole = self.featurizer.features([text])[0]  # the sentences need only their words
+        return _Reading(text, words, whole, [self.speller.words(p) for p in pieces])
 
     def _smalltalk_kind(self, words: Words, text: str) -> str | None:
         key = _smalltalk_key(words.tokens)
@@ -220,19 +220,17 @@ class Classifier:
         return None
 
     def _in_scope(self, reading: _Reading) -> float:
-        """Is the whole message, or a sentence that asks something, about our subject? Two models
-        vote with equal weight: the gate (in/out, subject words only) and the safety model, whose
-        topic classes compete with "out of scope" directly."""
-        whole = self._inside(reading.whole)
-        if whole >= IN_SCOPE or not reading.asking:  # the sentences could only raise it
-            return whole
-        return max(whole, *(self._inside(f) for f in self.featurizer.features(reading.asking)))
-
-    def _inside(self, features: Features) -> float:
+        """Is the message about our subject? Three votes of equal weight on the whole message: the
+        gate (in/out, subject words only), the safety model (its topic classes compete with "out of
+        scope" directly) and the nearest written examples. A story's asking sentence read alone
+        once raised this; beside the neighbours' vote it only let more off-topic messages in
+        ("Is it dangerous?" has in-scope neighbours whatever it is about)."""
+        features = reading.whole
         gate = self.models.gate.probabilities(features)[IN]
         joint = self.models.safety.probabilities(features)
         topics = sum(p for c, p in joint.items() if c in self._topics)
-        return (gate + topics / max(1e-9, topics + joint[OUT_OF_SCOPE])) / 2
+        share = topics / max(1e-9, topics + joint[OUT_OF_SCOPE])
+        return (gate + share + self.models.neighbours.share_inside(features.dense)) / 3
 
     def _rank(self, reading: _Reading, focus: _Reading | None = None) -> dict[str, float]:
         """Topic probabilities of the whole message: in a story, the asking sentence alone lacks
@@ -298,9 +296,9 @@ class Classifier:
             return False
         if now is not None and now - context.at > FOLLOW_UP_WINDOW:
             return False
+        if found.rule == "off-topic" and found.score < FOLLOW_UP_FLOOR:  # "also, tips for my backhand?"
+            return False
         leaning = bool(_LEANING.search(" ".join(reading.words.tokens)))
-        if found.rule == "off-topic" and found.score < FOLLOW_UP_FLOOR:  # "capital of australia?"
-            return leaning
         unclear = found.intent is not Intent.topic or not found.confident
         return unclear or leaning
 

@@ -19,6 +19,7 @@ from bot.understanding import datasets
 from bot.understanding.datasets import Sample
 from bot.understanding.features import STYLE_PREFIXES, Features, Featurizer
 from bot.understanding.linear import Hyper, LinearModel, fingerprint, train
+from bot.understanding.neighbours import Neighbours
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class Models:
     gate: LinearModel  # "in" / "out" of the bot's subject
     ranker: LinearModel  # topic ids
     safety: LinearModel  # danger:<rule>, topic ids, out_of_scope, near-miss
+    neighbours: Neighbours  # the gate's messages by embedding: the nearest ones vote in or out
 
 
 class _FeatureMemo:
@@ -78,6 +80,24 @@ def _build(name: str, samples: list[Sample], hyper: Hyper, features: _FeatureMem
     return model
 
 
+def _neighbours(samples: list[Sample], features: _FeatureMemo, cache: Path | None) -> Neighbours:
+    texts = [s.text for s in samples]
+    labels = [s.label for s in samples]
+    path = cache / f"neighbours-{fingerprint('neighbours', texts, labels, Hyper())}.npz" if cache else None
+    if path is not None and path.exists():
+        try:
+            return Neighbours.load(path)
+        except (OSError, ValueError, KeyError) as exc:  # rebuilt, as a damaged model is
+            log.warning("model cache %s unreadable (%s); rebuilding", path.name, type(exc).__name__)
+    found = Neighbours.of([f.dense for f in features(texts)], [label == datasets.IN for label in labels])
+    if path is not None:
+        try:
+            found.save(path)
+        except OSError as exc:
+            log.warning("could not write the model cache (%s); it will be rebuilt next start", exc.strerror)
+    return found
+
+
 def load_models(
     content: Content,
     featurizer: Featurizer,
@@ -97,4 +117,5 @@ def load_models(
         gate=_build("gate", chosen(samples.gate), GATE, features, cache),
         ranker=_build("ranker", chosen(samples.ranker), RANKER, features, cache),
         safety=_build("safety", chosen(samples.safety), SAFETY, features, cache),
+        neighbours=_neighbours(chosen(samples.gate), features, cache),
     )
