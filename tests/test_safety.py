@@ -11,6 +11,9 @@ import pytest
 from bot.understanding import Intent
 
 DANGER = [
+    "my toddler found my iron tablets and some are gone",
+    "my dad is suddenly not making sense when he talks",
+    "she started fitting on the kitchen floor",
     "I've been stockpiling my sleeping pills",
     "my mum is slurring and one side of her mouth has dropped",
     "my leg is suddenly really swollen, purple and painful",
@@ -68,6 +71,11 @@ DANGER = [
 ]
 
 NOT_DANGER = [
+    # words a danger rule once took alone: "fit", "all" + "take" + "tablet", "found" + "son"
+    "my legs throw a fit every night at 10pm like clockwork, why",
+    "which iron tablet do you all take",
+    "found my son sleepwalking in the kitchen at 2am",
+    "these magnesium labels make no sense to me",
     "what's the point of taking magnesium if it doesn't help",
     "can my toddler eat foods with magnesium",
     "what do these words mean on my magnesium label",
@@ -204,9 +212,10 @@ def test_cutting_the_skin_to_stop_the_crawling_gets_the_crisis_reply(responder):
 
 
 def test_a_reminders_request_that_may_be_a_goodbye_gets_crisis_lines_then_how_to_change_reminders(responder):
-    found = responder.classifier.classify("please stop the reminders, I won't be needing them after this week")
+    message = "I've given away all my things this week. How do I turn off the reminders?"
+    found = responder.classifier.classify(message)
     assert (found.intent, found.caution, found.also) == (Intent.emergency, True, Intent.reminders)
-    reply = responder.reply_to("please stop the reminders, I won't be needing them after this week", found)
+    reply = responder.reply_to(message, found)
     urgent, _, rest = reply.text.partition("If nothing like that is happening now")
     assert "988" in urgent and "/reminders" in rest and "/stop" in rest
     assert reply.topic is None  # not a topic answer picked for the words "this week"
