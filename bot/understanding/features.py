@@ -14,7 +14,7 @@ import logging
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,12 @@ class Features:
     views: dict[int, tuple[object, tuple[np.ndarray, np.ndarray]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+
+    @cached_property
+    def order(self) -> tuple[list[str], np.ndarray]:
+        """The terms in the message's order and their counts, listed once for all three models."""
+        keys = list(self.terms)
+        return keys, np.fromiter(self.terms.values(), dtype=np.float32, count=len(keys))
 
 
 WORD = "w:"  # a content word's stem

@@ -16,6 +16,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -61,12 +62,12 @@ class LinearModel:
         return view
 
     def _view(self, features: Features) -> tuple[np.ndarray, np.ndarray]:
-        vocabulary = self.vocabulary
-        known = [t for t in features.terms if t in vocabulary]  # in the message's order: sums are reproducible
-        if not known:
+        keys, all_counts = features.order  # in the message's order: sums are reproducible
+        found = np.fromiter(map(self.vocabulary.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
+        known = found >= 0
+        if not known.any():
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        columns = np.fromiter((vocabulary[t] for t in known), dtype=np.int64, count=len(known))
-        counts = np.fromiter((features.terms[t] for t in known), dtype=np.float32, count=len(known))
+        columns, counts = found[known], all_counts[known]
         values = sublinear_all(counts) * self.idf[columns]
         if not self.normalise:
             return columns, values / 10.0
