@@ -119,6 +119,8 @@ def test_self_harm_reply_gives_a_crisis_line(responder):
         ("who are you?", "about-bot"),
         ("👍", "thanks"),
         ("bye", "goodbye"),
+        ("Good morning. Who am I speaking to please?", "about-bot"),  # a greeting before the question
+        ("Hello, are you a real person or a computer?", "about-bot"),
     ],
 )
 def test_smalltalk(responder, message, kind):
@@ -237,3 +239,8 @@ def test_a_damaged_neighbours_cache_is_rebuilt_not_fatal(tmp_path, caplog):
     again = _neighbours(samples, features, tmp_path)
     assert "unreadable" in caplog.text
     assert np.array_equal(again.inside, first.inside) and np.allclose(again.vectors, first.vectors)
+
+
+@pytest.mark.parametrize("message", ["what do i do about it", "ok thanks. whats the weather tomorrow in leeds"])
+def test_a_question_of_small_words_or_after_thanks_is_not_small_talk(responder, message):
+    assert responder.classifier.classify(message).intent is not Intent.smalltalk

@@ -58,7 +58,9 @@ THANKS_EMOJI = set("👍🙏❤♥😊🙂👌💙💚💜")
 SIGN_OFF_KINDS = ("thanks", "goodbye")  # may close a longer message that asks nothing
 CHAT_KINDS = ("greeting", "thanks", "goodbye")  # never the answer to a question
 SIGN_OFF_WORDS = frozenset("thanks thank thx ty cheers bye goodbye ttyl gn".split())
-_QUESTION = re.compile(r"\?|^(what|how|why|when|which|can|could|is|are|does|do|should|will|would|any)\b")
+_QUESTION = re.compile(
+    r"\?|^(what|whats|how|hows|why|when|where|wheres|who|whos|which|can|could|is|are|does|do|should|will|would|any)\b"
+)
 
 
 class Intent(StrEnum):
@@ -168,6 +170,18 @@ class Classifier:
         self._topics = set(content.topics)
         self._smalltalk: dict[str, str] = {}
         self._smalltalk_words: dict[str, frozenset[str]] = {}
+        self._greetings = sorted(  # longest first: "good morning" before "good"
+            {
+                _smalltalk_key(raw_tokens(p))
+                for k in content.smalltalk.kinds
+                if k.id == "greeting"
+                for p in k.phrases
+                if len(raw_tokens(p)) <= 2
+            }
+            - {""},
+            key=len,
+            reverse=True,
+        )
         for kind in content.smalltalk.kinds:
             for phrase in kind.phrases:
                 key = _smalltalk_key(raw_tokens(phrase))
@@ -200,12 +214,18 @@ class Classifier:
             return None
         if key in self._smalltalk:
             return self._smalltalk[key]
+        # "Good morning. Who am I speaking to?": a greeting before another kind of small talk
+        for greeting in self._greetings:
+            rest = key.removeprefix(greeting + " ")
+            if rest != key and self._smalltalk.get(rest, "greeting") != "greeting":
+                return self._smalltalk[rest]
         asking = _asks(text) and "?" in text  # "morning or night?" is a question, not a greeting
         if len(key.split()) <= 6:
             for kind, known in self._smalltalk_words.items():
                 if asking and kind in CHAT_KINDS:
                     continue
-                if all(t in known or t in STOPWORDS for t in words.tokens):  # "thanks so much, that helps"
+                content_words = [t for t in words.tokens if t not in STOPWORDS]
+                if content_words and all(t in known for t in content_words):  # "thanks so much, that helps"
                     return kind
             choices = [p for p, k in self._smalltalk.items() if not (asking and k in CHAT_KINDS)]
             found = process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=88)
