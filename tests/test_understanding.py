@@ -204,23 +204,54 @@ def test_the_model_cache_key_follows_the_speller_vocabulary():
     assert len(keys) == 2  # else a model trained under the old vocabulary would be loaded
 
 
-def test_the_nearest_written_examples_vote_on_scope_and_a_near_copy_outvotes_loose_relatives(tmp_path):
+def _unit(*leading: float):
     import numpy as np
 
+    from bot.understanding.features import EMBEDDING_DIM
+
+    vector = np.zeros(EMBEDDING_DIM)
+    vector[: len(leading)] = leading
+    return vector
+
+
+def test_the_nearest_written_examples_vote_on_scope_and_a_near_copy_outvotes_loose_relatives(tmp_path):
     from bot.understanding.neighbours import Neighbours
 
-    out = [np.array([1.0, 0.1 * i, 0.0]) for i in range(5)]  # five loose relatives, all out of scope
-    near = [np.array([0.0, 0.0, 1.0])]  # one in-scope example
-    found = Neighbours.of(out + near + [np.array([-1.0, 0.0, 0.0])] * 3, [False] * 5 + [True] + [False] * 3)
-    assert found.share_inside(np.array([1.0, 0.0, 0.0])) == 0.0
-    assert found.share_inside(np.array([0.2, 0.0, 1.0])) > 0.5  # one near copy outvotes four loose relatives
+    out = [_unit(1.0, 0.1 * i) for i in range(5)]  # five loose relatives, all out of scope
+    near = [_unit(0.0, 0.0, 1.0)]  # one in-scope example
+    found = Neighbours.of(out + near + [_unit(-1.0)] * 3, [False] * 5 + [True] + [False] * 3)
+    assert found.share_inside(_unit(1.0)) == 0.0
+    assert found.share_inside(_unit(0.2, 0.0, 1.0)) > 0.5  # one near copy outvotes four loose relatives
     path = tmp_path / "neighbours.npz"
     found.save(path)
     again = Neighbours.load(path)
-    assert again.share_inside(np.array([0.2, 0.0, 1.0])) == found.share_inside(np.array([0.2, 0.0, 1.0]))
+    assert again.share_inside(_unit(0.2, 0.0, 1.0)) == found.share_inside(_unit(0.2, 0.0, 1.0))
 
 
-def test_a_damaged_neighbours_cache_is_rebuilt_not_fatal(tmp_path, caplog):
+def test_the_shortlist_by_leading_dimensions_finds_a_near_copy_as_reading_them_all_would():
+    import numpy as np
+
+    from bot.understanding import neighbours
+    from bot.understanding.neighbours import Neighbours
+
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(3000, 256)) * np.linspace(3.0, 0.2, 256)  # leading dimensions carry most
+    inside = rng.random(3000) < 0.5
+    found = Neighbours.of(list(vectors), list(inside))
+    queries = vectors[:50] + rng.normal(size=(50, 256)) * 0.05  # near copies of stored messages
+    short = [found.share_inside(q) for q in queries]
+    everything = Neighbours(found.vectors, found.inside)
+    original = neighbours.SHORTLIST
+    neighbours.SHORTLIST = len(inside)  # no shortlist: every vector is read
+    try:
+        full = [everything.share_inside(q) for q in queries]
+    finally:
+        neighbours.SHORTLIST = original
+    assert [v >= 0.5 for v in short] == [v >= 0.5 for v in full]  # the near copy's side wins either way
+
+
+@pytest.mark.parametrize("damage", [b"not a numpy file", b"", b"PK\x03\x04 cut short"])
+def test_a_damaged_neighbours_cache_is_rebuilt_not_fatal(tmp_path, caplog, damage):
     from types import SimpleNamespace
 
     import numpy as np
@@ -231,11 +262,11 @@ def test_a_damaged_neighbours_cache_is_rebuilt_not_fatal(tmp_path, caplog):
     samples = [Sample(f"message {i}", IN if i % 2 else OUT, "x.tsv") for i in range(8)]
 
     def features(texts):
-        return [SimpleNamespace(dense=np.array([1.0, float(t[-1])])) for t in texts]
+        return [SimpleNamespace(dense=_unit(1.0, float(t[-1]))) for t in texts]
 
     first = _neighbours(samples, features, tmp_path)
     (cached,) = tmp_path.glob("neighbours-*.npz")
-    cached.write_bytes(b"not a numpy file")
+    cached.write_bytes(damage)
     again = _neighbours(samples, features, tmp_path)
     assert "unreadable" in caplog.text
     assert np.array_equal(again.inside, first.inside) and np.allclose(again.vectors, first.vectors)
@@ -244,3 +275,17 @@ def test_a_damaged_neighbours_cache_is_rebuilt_not_fatal(tmp_path, caplog):
 @pytest.mark.parametrize("message", ["what do i do about it", "ok thanks. whats the weather tomorrow in leeds"])
 def test_a_question_of_small_words_or_after_thanks_is_not_small_talk(responder, message):
     assert responder.classifier.classify(message).intent is not Intent.smalltalk
+
+
+def test_after_a_danger_message_even_an_unrelated_reply_gets_the_urgent_care_advice_first(responder):
+    from datetime import UTC, datetime
+
+    from bot.understanding.classifier import remember
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    first = "i can't go on like this anymore, i'm done"
+    found = responder.classifier.classify(first, None, now)
+    assert found.intent is Intent.emergency
+    context = remember(found, first, now, None)
+    later = responder.classifier.classify("whatever, what's the weather tomorrow", context, now)
+    assert later.intent is Intent.emergency and later.rule == "self-harm"

@@ -3,8 +3,10 @@
 1. normalise: lower-case, typo correction against the content's own words, stems;
 2. safety: the editors' danger rules and the learned safety model (safety.py);
 3. reminder requests and small talk: editor-written patterns and phrases;
-4. scope gate: a learned in/out model trained on thousands of everyday and other-health messages;
-5. topic ranker: a learned model over the topics, reading a long story whole and by its questions;
+4. scope gate: three votes on the whole message: a learned in/out model trained on thousands of
+   everyday and other-health messages, the safety model's topic classes, and the nearest written
+   examples (neighbours.py);
+5. topic ranker: a learned model over the topics, reading a long story whole;
 6. confidence: answer, answer with a safety line, or ask which of two close topics was meant.
 
 A short follow-up ("and citrate?") that cannot stand alone is read together with the previous
@@ -281,8 +283,8 @@ class Classifier:
         )
         if verdict is not None and verdict.level is Level.emergency:
             return Interpretation(Intent.emergency, rule=verdict.rule, score=verdict.score, trace=tuple(trace))
-        # A possible danger is never answered as a reminder request or a "thank you": its urgent-care
-        # advice comes first ("I won't be a burden much longer... thank you for the tips").
+        # A possible danger is never answered only as a reminder request or a "thank you": its
+        # urgent-care advice comes first ("I won't be a burden much longer... thank you for the tips").
         if any(sig.matches(reading.words, self._window) for sig in self._reminders):
             trace.append(Stage("reminders", "request"))
             if verdict is None:
@@ -316,8 +318,8 @@ class Classifier:
             return False
         if now is not None and now - context.at > FOLLOW_UP_WINDOW:
             return False
-        if found.rule == "off-topic" and found.score < FOLLOW_UP_FLOOR:  # "also, tips for my backhand?"
-            return False
+        if found.rule == "off-topic" and found.score < FOLLOW_UP_FLOOR and not context.rule:
+            return False  # "also, tips for my backhand?"; after a danger message, its advice comes first
         leaning = bool(_LEANING.search(" ".join(reading.words.tokens)))
         unclear = found.intent is not Intent.topic or not found.confident
         return unclear or leaning

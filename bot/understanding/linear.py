@@ -25,7 +25,7 @@ from bot.understanding.features import Features, sublinear_all
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 5  # bump when features or training change, so old caches are not reused
+FORMAT_VERSION = 6  # bump when features or training change, so old caches are not reused
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +18,13 @@ from pathlib import Path
 from bot.knowledge.schema import Content
 from bot.understanding import datasets
 from bot.understanding.datasets import Sample
-from bot.understanding.features import STYLE_PREFIXES, Features, Featurizer
+from bot.understanding.features import EMBEDDING_DIM, STYLE_PREFIXES, Features, Featurizer
 from bot.understanding.linear import Hyper, LinearModel, fingerprint, train
 from bot.understanding.neighbours import Neighbours
 
 log = logging.getLogger(__name__)
+# What a damaged or truncated cache file raises on loading (numpy reads .npz files as zip archives)
+CACHE_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 
 GATE = Hyper(c=10.0, skip=STYLE_PREFIXES, normalise=False)  # the gate judges the subject, not the phrasing
 RANKER = Hyper(c=10.0)
@@ -67,7 +70,7 @@ def _build(name: str, samples: list[Sample], hyper: Hyper, features: _FeatureMem
     if path is not None and path.exists():
         try:
             return LinearModel.load(path)
-        except (OSError, ValueError, KeyError) as exc:  # a damaged cache file is rebuilt, not fatal
+        except CACHE_ERRORS as exc:  # a damaged cache file is rebuilt, not fatal
             log.warning("model cache %s unreadable (%s); retraining", path.name, type(exc).__name__)
     started = time.perf_counter()
     model = train(features(texts), labels, hyper)
@@ -83,11 +86,12 @@ def _build(name: str, samples: list[Sample], hyper: Hyper, features: _FeatureMem
 def _neighbours(samples: list[Sample], features: _FeatureMemo, cache: Path | None) -> Neighbours:
     texts = [s.text for s in samples]
     labels = [s.label for s in samples]
-    path = cache / f"neighbours-{fingerprint('neighbours', texts, labels, Hyper())}.npz" if cache else None
+    key = fingerprint("neighbours", texts, labels, Hyper(), f"wordllama-{EMBEDDING_DIM}")
+    path = cache / f"neighbours-{key}.npz" if cache else None
     if path is not None and path.exists():
         try:
             return Neighbours.load(path)
-        except (OSError, ValueError, KeyError) as exc:  # rebuilt, as a damaged model is
+        except CACHE_ERRORS as exc:  # rebuilt, as a damaged model is
             log.warning("model cache %s unreadable (%s); rebuilding", path.name, type(exc).__name__)
     found = Neighbours.of([f.dense for f in features(texts)], [label == datasets.IN for label in labels])
     if path is not None:

@@ -19,15 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.understanding.features import EMBEDDING_DIM
+
 K = 5  # neighbours that vote; more blur the boundary (k=15 admitted 13 of the same 18)
-# Reading all 16,000 vectors costs ~1 ms a message, most of it memory traffic. WordLlama's vectors
+# Reading all ~17,000 vectors costs ~1 ms a message, most of it memory traffic. WordLlama's vectors
 # are Matryoshka-trained (their leading dimensions carry most of the meaning), so the first 64
 # pick a shortlist and the full vectors rank it: 0.4 ms, and the same off-topic figures on the
 # development sets (the shortlist of 200 holds the exact five for all but 2% of messages).
 COARSE, SHORTLIST = 64, 200
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: compared and hashed by identity
 class Neighbours:
     """Unit-length embeddings of the gate's training messages, and which of them are in scope."""
 
@@ -40,7 +42,7 @@ class Neighbours:
 
     @classmethod
     def of(cls, dense: Sequence[np.ndarray], inside: Sequence[bool]) -> Neighbours:
-        raw = np.vstack(dense)
+        raw = np.vstack(dense) if len(dense) else np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         lengths = np.linalg.norm(raw, axis=1, keepdims=True)
         unit = (raw / np.where(lengths > 0, lengths, 1.0)).astype(np.float32)
         return cls(unit, np.asarray(inside, dtype=np.float32))
@@ -66,13 +68,17 @@ class Neighbours:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
-            np.savez(handle, vectors=self.vectors, inside=self.inside)
+            try:
+                np.savez(handle, vectors=self.vectors, inside=self.inside)
+            except BaseException:
+                Path(handle.name).unlink(missing_ok=True)
+                raise
         os.replace(handle.name, path)  # readers never see half a file
 
     @classmethod
     def load(cls, path: Path) -> Neighbours:
         with np.load(path) as data:
             vectors, inside = data["vectors"], data["inside"]
-        if vectors.ndim != 2 or len(vectors) != len(inside):
-            raise ValueError("vectors and labels disagree")
+        if vectors.ndim != 2 or len(vectors) != len(inside) or vectors.shape[1] != EMBEDDING_DIM:
+            raise ValueError("vectors and labels disagree, or the vectors are of another embedding")
         return cls(vectors, inside)

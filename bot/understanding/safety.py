@@ -74,9 +74,9 @@ class Rules:
         self._question = [phrase_stems(q) for q in safety.question_starts.split("|")]
         self._hypothetical = [phrase_stems(q) for q in safety.hypothetical.split("|")]
         self._negators = parse_alternatives(safety.negators)
-        # Which signals a stem can start: each is filed under the first stems of its part with the
-        # fewest alternatives, so a message is checked against the few signals its words could
-        # complete (about 240 signals, ~10 candidates a message), in the rules' order as before.
+        # Which signals a stem can start: a signal matches only if a first stem of every part is in
+        # the message, so each is filed under those of its part with the fewest, and a message is
+        # checked against the few signals its words could complete (~10 of ~250), in rule order.
         self._by_stem: dict[str, set[int]] = {}  # stem -> id() of the signals (kept alive by the rules)
         for rule in self._rules:
             for signal in rule.signals:

@@ -63,6 +63,9 @@ _KEEP_APART = {
     "medical": "medical",
     "medically": "medical",
     "difference": "difference",  # "make a difference" is not about different kinds
+    "fitting": "fitting",  # "he's fitting" is a seizure; "fit", "fitness" and "fitted" are not
+    "fitted": "fitted",
+    "fitness": "fitness",
 }
 
 
