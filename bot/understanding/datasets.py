@@ -11,6 +11,7 @@ Three models, three views of the same material:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.knowledge.schema import Content
 from bot.knowledge.training import NEAR_MISS
@@ -21,8 +22,7 @@ DANGER = "danger:"  # prefix of the safety model's danger classes
 SAFE = "near-miss"  # the safety model's class for danger-sounding but ordinary messages
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):  # a tuple: ~50,000 are gathered at every start to find the cached models
     text: str
     label: str
     source: str  # the file it came from: cross-validation holds out whole files (writers)
