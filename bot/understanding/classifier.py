@@ -207,7 +207,7 @@ class Classifier:
         pieces = sentences(text)
         pieces = pieces if len(pieces) >= 2 else []
         words = self.speller.words(text)
-        whole = self.featurizer.features([text])[0]  # the sentences need only their words
+        whole = self.featurizer.features([text], [words])[0]  # the sentences need only their words
         return _Reading(text, words, whole, [self.speller.words(p) for p in pieces])
 
     def _smalltalk_kind(self, words: Words, text: str) -> str | None:
@@ -223,10 +223,10 @@ class Classifier:
                 return self._smalltalk[rest]
         asking = _asks(text) and "?" in text  # "morning or night?" is a question, not a greeting
         if len(key.split()) <= 6:
+            content_words = [t for t in words.tokens if t not in STOPWORDS]
             for kind, known in self._smalltalk_words.items():
                 if asking and kind in CHAT_KINDS:
                     continue
-                content_words = [t for t in words.tokens if t not in STOPWORDS]
                 if content_words and all(t in known for t in content_words):  # "thanks so much, that helps"
                     return kind
             choices = [p for p, k in self._smalltalk.items() if not (asking and k in CHAT_KINDS)]

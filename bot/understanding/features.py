@@ -33,8 +33,8 @@ class Features:
 
     terms: Counter[str]
     dense: np.ndarray
-    # Each model's sparse view of these terms, kept while the message is read: the gate, ranker and
-    # safety model each read one message several times (whole, per sentence, for scope and danger).
+    # Each model's sparse view of these terms, kept while the message is read: the safety model
+    # reads it twice (for danger and for scope), the ranker twice for a follow-up.
     views: dict[int, tuple[object, tuple[np.ndarray, np.ndarray]]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -107,13 +107,14 @@ class Featurizer:
     def words(self, text: str) -> Words:
         return self.speller.words(text)
 
-    def features(self, texts: list[str]) -> list[Features]:
+    def features(self, texts: list[str], words: list[Words] | None = None) -> list[Features]:
+        """`words`: the texts already read by the speller, if the caller has them."""
         dense = embedder()([t.casefold() or " " for t in texts])
-        out = []
-        for text, vector in zip(texts, dense, strict=True):
-            words = self.speller.words(text)
-            out.append(Features(Counter(word_terms(words) + char_terms(text)), vector))
-        return out
+        read = words if words is not None else [self.speller.words(t) for t in texts]
+        return [
+            Features(Counter(word_terms(w) + char_terms(text)), vector)
+            for text, w, vector in zip(texts, read, dense, strict=True)
+        ]
 
 
 def sublinear_all(counts: np.ndarray) -> np.ndarray:

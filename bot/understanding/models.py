@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from bot.knowledge.schema import Content
 from bot.understanding import datasets
@@ -62,44 +63,53 @@ class _FeatureMemo:
         return [self._done[t] for t in texts]
 
 
+class _Stored(Protocol):
+    def save(self, path: Path) -> None: ...
+
+
+_T = TypeVar("_T", bound=_Stored)
+
+
+def _cached(path: Path | None, load: Callable[[Path], _T], build: Callable[[], _T]) -> _T:
+    """`load(path)` if the cache holds it, else `build()` and store it. A damaged cache file is
+    rebuilt, not fatal; a read-only cache only costs the next start a rebuild."""
+    if path is not None and path.exists():
+        try:
+            return load(path)
+        except CACHE_ERRORS as exc:
+            log.warning("model cache %s unreadable (%s); rebuilding", path.name, type(exc).__name__)
+    built = build()
+    if path is not None:
+        try:
+            built.save(path)
+        except OSError as exc:
+            log.warning("could not write the model cache (%s); it will be rebuilt next start", exc.strerror)
+    return built
+
+
 def _build(name: str, samples: list[Sample], hyper: Hyper, features: _FeatureMemo, cache: Path | None) -> LinearModel:
     texts = [s.text for s in samples]
     labels = [s.label for s in samples]
     key = fingerprint(name, texts, labels, hyper, features.signature)
-    path = cache / f"{name}-{key}.npz" if cache else None
-    if path is not None and path.exists():
-        try:
-            return LinearModel.load(path)
-        except CACHE_ERRORS as exc:  # a damaged cache file is rebuilt, not fatal
-            log.warning("model cache %s unreadable (%s); retraining", path.name, type(exc).__name__)
-    started = time.perf_counter()
-    model = train(features(texts), labels, hyper)
-    log.info("trained the %s model on %d messages in %.1f s", name, len(samples), time.perf_counter() - started)
-    if path is not None:
-        try:
-            model.save(path)
-        except OSError as exc:  # a read-only cache only costs the next start a retrain
-            log.warning("could not write the model cache (%s); it will be retrained next start", exc.strerror)
-    return model
+
+    def trained() -> LinearModel:
+        started = time.perf_counter()
+        model = train(features(texts), labels, hyper)
+        log.info("trained the %s model on %d messages in %.1f s", name, len(samples), time.perf_counter() - started)
+        return model
+
+    return _cached(cache / f"{name}-{key}.npz" if cache else None, LinearModel.load, trained)
 
 
 def _neighbours(samples: list[Sample], features: _FeatureMemo, cache: Path | None) -> Neighbours:
     texts = [s.text for s in samples]
     labels = [s.label for s in samples]
     key = fingerprint("neighbours", texts, labels, Hyper(), f"wordllama-{EMBEDDING_DIM}")
-    path = cache / f"neighbours-{key}.npz" if cache else None
-    if path is not None and path.exists():
-        try:
-            return Neighbours.load(path)
-        except CACHE_ERRORS as exc:  # rebuilt, as a damaged model is
-            log.warning("model cache %s unreadable (%s); rebuilding", path.name, type(exc).__name__)
-    found = Neighbours.of([f.dense for f in features(texts)], [label == datasets.IN for label in labels])
-    if path is not None:
-        try:
-            found.save(path)
-        except OSError as exc:
-            log.warning("could not write the model cache (%s); it will be rebuilt next start", exc.strerror)
-    return found
+
+    def gathered() -> Neighbours:
+        return Neighbours.of([f.dense for f in features(texts)], [label == datasets.IN for label in labels])
+
+    return _cached(cache / f"neighbours-{key}.npz" if cache else None, Neighbours.load, gathered)
 
 
 def load_models(

@@ -54,9 +54,10 @@ class Neighbours:
         if not length or len(self.inside) <= K:
             return 0.5
         unit = (dense / length).astype(np.float32)
-        shortlist = np.arange(len(self.inside))
-        if len(shortlist) > SHORTLIST:
+        if len(self.inside) > SHORTLIST:
             shortlist = np.argpartition(self._leading @ unit[:COARSE], -SHORTLIST)[-SHORTLIST:]
+        else:
+            shortlist = np.arange(len(self.inside))
         similarity = self.vectors[shortlist] @ unit
         nearest = np.argpartition(similarity, -K)[-K:]
         weights = np.maximum(similarity[nearest], 0.0) ** 2
