@@ -350,3 +350,33 @@ def test_a_damaged_frequency_table_is_rebuilt_not_fatal(tmp_path, caplog, monkey
         assert "unreadable" in caplog.text
     finally:
         frequency.table.cache_clear()
+
+
+def test_models_sharing_one_lexicon_score_a_message_as_each_would_alone():
+    from collections import Counter
+
+    import numpy as np
+
+    from bot.understanding.features import EMBEDDING_DIM, Features
+    from bot.understanding.linear import Hyper, Lexicon, train
+
+    def message(*terms: str) -> Features:
+        return Features(Counter(terms), np.zeros(EMBEDDING_DIM, dtype=np.float32))
+
+    one = train(
+        [message("w:iron", "w:dose"), message("w:iron"), message("w:bath"), message("w:bath", "w:dose")],
+        "aabb",
+        Hyper(min_count=1),
+    )
+    two = train(
+        [message("w:tonic", "w:iron"), message("w:tonic"), message("w:walk"), message("w:walk")],
+        "xxyy",
+        Hyper(min_count=1),
+    )
+    alone = [m.decision(message("w:iron", "w:tonic", "w:dose")) for m in (one, two)]
+    shared = Lexicon()
+    first, second = one.sharing(shared), two.sharing(shared)
+    probe = message("w:iron", "w:tonic", "w:dose")
+    assert np.array_equal(first.decision(probe), alone[0])  # "tonic" is numbered only after this read
+    assert np.array_equal(second.decision(probe), alone[1])
+    assert second.knows_any(message("w:tonic"), "w:") and not first.knows_any(message("w:tonic"), "w:")

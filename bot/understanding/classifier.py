@@ -325,7 +325,7 @@ class Classifier:
         return unclear or leaning
 
     def _understand(self, reading: _Reading, trace: list[Stage], focus: _Reading | None = None) -> Interpretation:
-        if not self.models.gate.known(reading.whole, WORD):  # "xyzzy plugh": not one word it knows
+        if not self.models.gate.knows_any(reading.whole, WORD):  # "xyzzy plugh": not one word it knows
             trace.append(Stage("scope gate", "no known words"))
             return self._declined(reading, trace, "unknown-words")
         inside = self._in_scope(reading)

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,11 +32,10 @@ class Features:
 
     terms: Counter[str]
     dense: np.ndarray
-    # Each model's sparse view of these terms, kept while the message is read: the safety model
-    # reads it twice (for danger and for scope), the ranker twice for a follow-up.
-    views: dict[int, tuple[object, tuple[np.ndarray, np.ndarray]]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    # Each model's sparse view of these terms, kept while the message is read (the safety model
+    # reads it twice, for danger and for scope; the ranker twice for a follow-up), and the
+    # lexicon's numbers of them: keyed by the id of the model or lexicon, which is kept beside.
+    views: dict[int, tuple[object, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def order(self) -> tuple[list[str], np.ndarray]:

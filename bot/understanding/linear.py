@@ -15,7 +15,8 @@ import math
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from itertools import repeat
 from pathlib import Path
 
@@ -41,17 +42,66 @@ class Hyper:
     intercept: bool = True  # False: a message with no evidence either way sits on the boundary
 
 
-@dataclass(frozen=True)
+class Lexicon:
+    """Every term the loaded models know, numbered once. A message's ~500 terms are looked up in
+    this one dict and each model maps the numbers onto its own columns with an array: three
+    lookups in dicts of 36-70,000 terms, mostly cache misses, were a quarter of answering a long
+    message."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+
+    def add(self, terms: Sequence[str]) -> np.ndarray:
+        """The numbers of `terms`, new terms numbered on."""
+        ids = self.ids
+        return np.fromiter((ids.setdefault(t, len(ids)) for t in terms), dtype=np.int64, count=len(terms))
+
+    def of(self, features: Features) -> np.ndarray:
+        """The numbers of a message's terms in Features.order (-1: no model knows it), once a
+        message, or again if a model has added terms since."""
+        seen = features.views.get(id(self))  # the lexicon is kept beside its id, so the id is not reused
+        if seen is not None and seen[0] is self and seen[1][0] == len(self.ids):
+            return seen[1][1]
+        keys, _ = features.order
+        found = np.fromiter(map(self.ids.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
+        features.views[id(self)] = (self, (len(self.ids), found))
+        return found
+
+
+@dataclass(frozen=True, eq=False)  # arrays: compared and hashed by identity
 class LinearModel:
     classes: tuple[str, ...]
-    vocabulary: dict[str, int]
+    terms: tuple[str, ...]  # the vocabulary, in column order
     idf: np.ndarray  # per vocabulary column
-    coef: np.ndarray  # (classes or 1) x (vocabulary + dense)
+    # (vocabulary + dense) x (classes or 1): a term's weights for every class lie together, so a
+    # message's ~500 terms read ~500 rows; stored the other way they were ~500 x classes scattered
+    # reads of a 17 MB array, a third of answering a long message. Saved as scikit-learn has it.
+    coef: np.ndarray
     intercept: np.ndarray
     dense_weight: float
     normalise: bool = True
+    lexicon: Lexicon = field(default_factory=Lexicon)  # shared by the models answering together
+    _maps: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def sharing(self, lexicon: Lexicon) -> LinearModel:
+        """This model, reading its terms through `lexicon` (which gains the ones it lacks)."""
+        return replace(self, lexicon=lexicon, _maps={})
 
     # -- answering -----------------------------------------------------------------------
+
+    def _columns(self) -> np.ndarray:
+        """Lexicon number -> this model's column, or -1; the last entry (-1) is where unknown
+        terms (numbered -1) land. Rebuilt if another model has since added terms."""
+        size = len(self.lexicon.ids)
+        found = self._maps.get(size)
+        if found is None:
+            ids = self.lexicon.add(self.terms)  # numbers this model's own terms where they are new
+            size = len(self.lexicon.ids)
+            found = np.full(size + 1, -1, dtype=np.int64)
+            found[ids] = np.arange(len(self.terms))
+            self._maps.clear()
+            self._maps[size] = found
+        return found
 
     def _sparse(self, features: Features) -> tuple[np.ndarray, np.ndarray]:
         seen = features.views.get(id(self))
@@ -62,8 +112,8 @@ class LinearModel:
         return view
 
     def _view(self, features: Features) -> tuple[np.ndarray, np.ndarray]:
-        keys, all_counts = features.order  # in the message's order: sums are reproducible
-        found = np.fromiter(map(self.vocabulary.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
+        _, all_counts = features.order  # in the message's order: sums are reproducible
+        found = self._columns()[self.lexicon.of(features)]
         known = found >= 0
         if not known.any():
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -74,16 +124,23 @@ class LinearModel:
         norm = float(np.linalg.norm(values))
         return columns, values / norm if norm else values
 
-    def known(self, features: Features, prefix: str = "") -> int:
-        """How many of the message's terms (of one kind) this model has seen: none means it cannot judge."""
-        return sum(1 for t in features.terms if t.startswith(prefix) and t in self.vocabulary)
+    def knows_any(self, features: Features, prefix: str = "") -> bool:
+        """Has this model seen any of the message's terms (of one kind)? If not, it cannot judge."""
+        keys, _ = features.order
+        known = self._columns()[self.lexicon.of(features)] >= 0
+        return any(keys[i].startswith(prefix) for i in np.flatnonzero(known))
+
+    @cached_property
+    def _dense_coef(self) -> np.ndarray:
+        return np.ascontiguousarray(self.coef[len(self.terms) :].T)
 
     def decision(self, features: Features) -> np.ndarray:
         columns, values = self._sparse(features)
-        width = len(self.vocabulary)
-        scores = self.coef[:, columns] @ values if len(columns) else np.zeros(self.coef.shape[0], np.float32)
-        scores = scores + self.coef[:, width:] @ (features.dense * self.dense_weight) + self.intercept
-        return scores
+        if len(columns):  # classes x terms, laid out as before the transpose: the same sums, bit for bit
+            scores = np.ascontiguousarray(self.coef[columns].T) @ values
+        else:
+            scores = np.zeros(self.coef.shape[1], np.float32)
+        return scores + self._dense_coef @ (features.dense * self.dense_weight) + self.intercept
 
     def probabilities(self, features: Features) -> dict[str, float]:
         """Class -> probability; a binary model gives its positive class (classes[1]) and the other."""
@@ -99,11 +156,10 @@ class LinearModel:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
         meta = json.dumps(
             {
                 "classes": list(self.classes),
-                "terms": terms,
+                "terms": list(self.terms),
                 "dense_weight": self.dense_weight,
                 "normalise": self.normalise,
             }
@@ -113,7 +169,7 @@ class LinearModel:
                 handle,
                 meta=np.frombuffer(meta.encode(), dtype=np.uint8),
                 idf=self.idf,
-                coef=self.coef,
+                coef=self.coef.T,
                 intercept=self.intercept,
             )
         os.replace(handle.name, path)  # readers never see half a file
@@ -124,9 +180,9 @@ class LinearModel:
             meta = json.loads(data["meta"].tobytes().decode())
             return cls(
                 classes=tuple(meta["classes"]),
-                vocabulary={t: i for i, t in enumerate(meta["terms"])},
+                terms=tuple(meta["terms"]),
                 idf=data["idf"],
-                coef=data["coef"],
+                coef=np.ascontiguousarray(data["coef"].T),
                 intercept=data["intercept"],
                 dense_weight=float(meta["dense_weight"]),
                 normalise=bool(meta["normalise"]),
@@ -136,7 +192,7 @@ class LinearModel:
 # -- training ---------------------------------------------------------------------------------
 
 
-def _vocabulary(samples: Sequence[Features], hyper: Hyper) -> tuple[dict[str, int], np.ndarray]:
+def _vocabulary(samples: Sequence[Features], hyper: Hyper) -> tuple[tuple[str, ...], np.ndarray]:
     documents: dict[str, int] = {}
     for sample in samples:
         for term in sample.terms:
@@ -144,7 +200,7 @@ def _vocabulary(samples: Sequence[Features], hyper: Hyper) -> tuple[dict[str, in
     kept = sorted(t for t, n in documents.items() if n >= hyper.min_count and not t.startswith(hyper.skip))
     total = len(samples)
     idf = np.array([math.log((1 + total) / (1 + documents[t])) + 1.0 for t in kept], dtype=np.float32)
-    return {t: i for i, t in enumerate(kept)}, idf
+    return tuple(kept), idf
 
 
 def matrix(model: LinearModel, samples: Sequence[Features]):
@@ -156,7 +212,7 @@ def matrix(model: LinearModel, samples: Sequence[Features]):
     rows = np.repeat(np.arange(len(pieces)), counts)
     cols = np.concatenate([c for c, _ in pieces]) if pieces else np.zeros(0, np.int64)
     vals = np.concatenate([v for _, v in pieces]) if pieces else np.zeros(0, np.float32)
-    width = len(model.vocabulary)
+    width = len(model.terms)
     terms = sparse.csr_matrix((vals, (rows, cols)), shape=(len(samples), width), dtype=np.float32)
     dense = np.vstack([s.dense for s in samples]) * model.dense_weight
     return sparse.hstack([terms, sparse.csr_matrix(dense)]).tocsr()
@@ -175,9 +231,9 @@ def train(samples: Sequence[Features], labels: Sequence[str], hyper: Hyper = Hyp
     fitted.fit(features, list(labels))
     return LinearModel(
         classes=tuple(str(c) for c in fitted.classes_),
-        vocabulary=vocabulary,
+        terms=vocabulary,
         idf=idf,
-        coef=fitted.coef_.astype(np.float32),
+        coef=np.ascontiguousarray(fitted.coef_.T, dtype=np.float32),
         intercept=np.asarray(fitted.intercept_, dtype=np.float32).reshape(-1),
         dense_weight=hyper.dense_weight,
         normalise=hyper.normalise,

@@ -18,7 +18,7 @@ from bot.understanding import datasets
 from bot.understanding.cache import cached, default_cache_dir
 from bot.understanding.datasets import Sample
 from bot.understanding.features import EMBEDDING_DIM, STYLE_PREFIXES, Features, Featurizer
-from bot.understanding.linear import Hyper, LinearModel, fingerprint, train
+from bot.understanding.linear import Hyper, Lexicon, LinearModel, fingerprint, train
 from bot.understanding.neighbours import Neighbours
 
 log = logging.getLogger(__name__)
@@ -91,9 +91,10 @@ def load_models(
         return [s for s in samples if keep(s)] if keep else samples
 
     samples = datasets.sets(content)
+    lexicon = Lexicon()  # a message's terms are looked up once for the three models
     return Models(
-        gate=_build("gate", chosen(samples.gate), GATE, features, cache),
-        ranker=_build("ranker", chosen(samples.ranker), RANKER, features, cache),
-        safety=_build("safety", chosen(samples.safety), SAFETY, features, cache),
+        gate=_build("gate", chosen(samples.gate), GATE, features, cache).sharing(lexicon),
+        ranker=_build("ranker", chosen(samples.ranker), RANKER, features, cache).sharing(lexicon),
+        safety=_build("safety", chosen(samples.safety), SAFETY, features, cache).sharing(lexicon),
         neighbours=_neighbours(chosen(samples.gate), features, cache),
     )

@@ -142,7 +142,7 @@ class SafetyNet:
                 return Verdict(rule, Level.caution if parts else Level.emergency, "rule", 1.0)
         if self.rules.general_question(words):  # "can magnesium cause chest pain?": the normal answer
             return None
-        if not self.model.known(whole, WORD):  # "xyzzy plugh": no word it knows, nothing to judge
+        if not self.model.knows_any(whole, WORD):  # "xyzzy plugh": no word it knows, nothing to judge
             return None
         score, rule = danger_of(self.model, whole)
         if rule is None or score < CAUTION:
