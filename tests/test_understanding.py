@@ -121,6 +121,8 @@ def test_self_harm_reply_gives_a_crisis_line(responder):
         ("bye", "goodbye"),
         ("Good morning. Who am I speaking to please?", "about-bot"),  # a greeting before the question
         ("Hello, are you a real person or a computer?", "about-bot"),
+        ("Merhaba, who is this bot? what you can do for me?", "about-bot"),  # small talk sentence by sentence
+        ("hello po good evening", "greeting"),
     ],
 )
 def test_smalltalk(responder, message, kind):
@@ -272,7 +274,14 @@ def test_a_damaged_neighbours_cache_is_rebuilt_not_fatal(tmp_path, caplog, damag
     assert np.array_equal(again.inside, first.inside) and np.allclose(again.vectors, first.vectors)
 
 
-@pytest.mark.parametrize("message", ["what do i do about it", "ok thanks. whats the weather tomorrow in leeds"])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "what do i do about it",
+        "ok thanks. whats the weather tomorrow in leeds",
+        "Hello. Namaste. Is magnesium good for my legs?",  # greetings, then a question
+    ],
+)
 def test_a_question_of_small_words_or_after_thanks_is_not_small_talk(responder, message):
     assert responder.classifier.classify(message).intent is not Intent.smalltalk
 

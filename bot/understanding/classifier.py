@@ -233,6 +233,12 @@ class Classifier:
             found = process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=88)
             if found:
                 return self._smalltalk[found[0]]
+        # "Merhaba, who is this bot? What you can do for me?": small talk sentence by sentence
+        pieces = sentences(text)
+        if len(pieces) >= 2:
+            kinds = [self._smalltalk_kind(self.speller.words(p), p) for p in pieces]
+            if all(kinds):
+                return next((k for k in kinds if k not in CHAT_KINDS), kinds[-1])
         if _asks(text):
             return None
         # "walked round the house and it's easing, thanks!": a sign-off after a statement
