@@ -384,8 +384,9 @@ def test_models_sharing_one_lexicon_score_a_message_as_each_would_alone():
     )
     alone = [m.decision(message("w:iron", "w:tonic", "w:dose")) for m in (one, two)]
     shared = Lexicon()
-    first, second = one.sharing(shared), two.sharing(shared)
+    first = one.sharing(shared)
     probe = message("w:iron", "w:tonic", "w:dose")
-    assert np.array_equal(first.decision(probe), alone[0])  # "tonic" is numbered only after this read
+    assert np.array_equal(first.decision(probe), alone[0])
+    second = two.sharing(shared)  # numbers "tonic" after the message was read once
     assert np.array_equal(second.decision(probe), alone[1])
     assert second.knows_any(message("w:tonic"), "w:") and not first.knows_any(message("w:tonic"), "w:")

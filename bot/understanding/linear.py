@@ -84,7 +84,9 @@ class LinearModel:
     _maps: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def sharing(self, lexicon: Lexicon) -> LinearModel:
-        """This model, reading its terms through `lexicon` (which gains the ones it lacks)."""
+        """This model, reading its terms through `lexicon`, which numbers the ones it lacks now:
+        once the models are loaded the lexicon no longer changes while messages are read."""
+        lexicon.add(self.terms)
         return replace(self, lexicon=lexicon, _maps={})
 
     # -- answering -----------------------------------------------------------------------
