@@ -94,6 +94,8 @@ def main() -> None:
         groups = [g for g in groups if any(o in g for o in args.only)]
     folds = [{g} for g in groups]
     if args.folds:
+        if not 2 <= args.folds <= len(groups):
+            parser.error(f"--folds must be between 2 and the number of sources ({len(groups)})")
         folds = [set(groups[i :: args.folds]) for i in range(args.folds)]
     base = Classifier(content)
     totals = {name: Counter() for name in ("right", "total", "single")}

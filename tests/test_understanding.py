@@ -123,6 +123,8 @@ def test_self_harm_reply_gives_a_crisis_line(responder):
         ("Hello, are you a real person or a computer?", "about-bot"),
         ("Merhaba, who is this bot? what you can do for me?", "about-bot"),  # small talk sentence by sentence
         ("hello po good evening", "greeting"),
+        ("Guten Morgen!", "greeting"),  # matched as written: the speller would make "guten" "gluten"
+        ("Bonjour, what can you do for me?", "about-bot"),
     ],
 )
 def test_smalltalk(responder, message, kind):
@@ -280,6 +282,9 @@ def test_a_damaged_neighbours_cache_is_rebuilt_not_fatal(tmp_path, caplog, damag
         "what do i do about it",
         "ok thanks. whats the weather tomorrow in leeds",
         "Hello. Namaste. Is magnesium good for my legs?",  # greetings, then a question
+        "Hi there. Iron? Thanks a lot.",  # a one-word question between greeting and thanks
+        "Ola, my legs crawl every night, why?",  # a greeting in another language, then a question
+        "olanzapine makes my legs worse",  # starts with the letters of a greeting, not the word
     ],
 )
 def test_a_question_of_small_words_or_after_thanks_is_not_small_talk(responder, message):
@@ -298,6 +303,31 @@ def test_after_a_danger_message_even_an_unrelated_reply_gets_the_urgent_care_adv
     context = remember(found, first, now, None)
     later = responder.classifier.classify("whatever, what's the weather tomorrow", context, now)
     assert later.intent is Intent.emergency and later.rule == "self-harm"
+
+
+@pytest.mark.parametrize(
+    "later", ["is anyone there?", "Hello. Anyone there? Please help me.", "thanks", "🙏", "stop my reminders"]
+)
+def test_small_talk_or_a_reminders_request_right_after_a_danger_message_gets_its_advice_again(responder, later):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.understanding.classifier import remember
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    first = "some nights i think everyone would be better off without me"
+    context = remember(responder.classifier.classify(first, None, now), first, now, None)
+    assert context is not None and context.rule == "self-harm"
+    soon = responder.classifier.classify(later, context, now + timedelta(minutes=1))
+    assert (soon.intent, soon.rule) == (Intent.emergency, "self-harm")
+    assert "988" in responder.reply_to(later, soon).text
+    hours_later = responder.classifier.classify(later, context, now + timedelta(hours=3))
+    assert hours_later.intent is not Intent.emergency
+
+
+def test_a_german_message_with_sharp_s_is_told_the_bot_reads_english():
+    from bot.understanding.language import other_language
+
+    assert other_language("Ich heiße Anna und weiß nicht, was gegen unruhige Füße hilft") == "de"
 
 
 MIXED = [

@@ -25,13 +25,14 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from bot.knowledge.schema import Content
+from bot.understanding import frequency
 from bot.understanding.datasets import IN, OUT_OF_SCOPE
 from bot.understanding.features import WORD, Features, Featurizer
 from bot.understanding.language import other_language
 from bot.understanding.models import Models, load_models
 from bot.understanding.safety import Level, Rules, SafetyNet, Verdict, sentences
 from bot.understanding.signals import Signal
-from bot.understanding.text import STOPWORDS, Speller, Words, raw_tokens
+from bot.understanding.text import STOPWORDS, Speller, Words, clean, raw_tokens
 
 MAX_READ_CHARS = 2000  # the question is nearly always in the first lines of a long story
 IN_SCOPE = 0.5  # mean of the three scope votes from which a message is about the bot's subject
@@ -54,7 +55,7 @@ _LEANING = re.compile(
 )
 SMALLTALK_FILLER = frozenset(
     """bot there so much again very please you guys mate buddy lol haha dear sir a real actually
-    just really the""".split()
+    just really the po""".split()  # "po": the Filipino courtesy word ("hello po, good evening")
 )
 THANKS_EMOJI = set("👍🙏❤♥😊🙂👌💙💚💜")
 SIGN_OFF_KINDS = ("thanks", "goodbye")  # may close a longer message that asks nothing
@@ -143,6 +144,11 @@ def _smalltalk_key(tokens: list[str] | tuple[str, ...]) -> str:
     return " ".join(t for t in tokens if t not in SMALLTALK_FILLER)
 
 
+def _stale(context: Context, now: datetime | None) -> bool:
+    """Too long ago for the previous message to shape how this one is read."""
+    return now is not None and now - context.at > FOLLOW_UP_WINDOW
+
+
 def _top(scores: dict[str, float], n: int = 3) -> tuple[tuple[str, float], ...]:
     return tuple(sorted(scores.items(), key=lambda kv: -kv[1])[:n])
 
@@ -163,6 +169,7 @@ class Classifier:
             vocabulary.update(w for word in signal.words() for w in raw_tokens(word))
         for word in self._rules.signal_words():
             vocabulary.update(raw_tokens(word))
+        frequency.table()  # loaded (or, once, built) at start-up, not in the first message's handler
         self.speller = Speller(vocabulary, scope.spellings)
         self.featurizer = Featurizer(self.speller)
         self.models = models or load_models(content, self.featurizer, cache)
@@ -170,6 +177,14 @@ class Classifier:
         self._window = content.safety.window
         self._reminders = [Signal.parse(s) for s in scope.reminders]
         self._topics = set(content.topics)
+        self._foreign_greetings = [  # longest first: "guten morgen" before a shorter one
+            re.compile(r"\W*" + r"\W+".join(map(re.escape, words)) + r"(?!\w)\W*")
+            for words in sorted(
+                {tuple(raw_tokens(g)) for g in content.smalltalk.greetings_in_other_languages} - {()},
+                key=len,
+                reverse=True,
+            )
+        ]
         self._smalltalk: dict[str, str] = {}
         self._smalltalk_words: dict[str, frozenset[str]] = {}
         self._greetings = sorted(  # longest first: "good morning" before "good"
@@ -211,6 +226,9 @@ class Classifier:
         return _Reading(text, words, whole, [self.speller.words(p) for p in pieces])
 
     def _smalltalk_kind(self, words: Words, text: str) -> str | None:
+        opened = self._after_foreign_greeting(text)
+        if opened is not None:  # "Merhaba, who is this bot?": the small talk after it, if any
+            return self._smalltalk_kind(self.speller.words(opened), opened) if opened.strip(" .,!?") else "greeting"
         key = _smalltalk_key(words.tokens)
         if not key:
             return None
@@ -236,8 +254,10 @@ class Classifier:
         # "Merhaba, who is this bot? What you can do for me?": small talk sentence by sentence
         pieces = sentences(text)
         if len(pieces) >= 2:
-            kinds = [self._smalltalk_kind(self.speller.words(p), p) for p in pieces]
-            if all(kinds):
+            read = [self.speller.words(p) for p in pieces]
+            kinds = [self._smalltalk_kind(w, p) for w, p in zip(read, pieces, strict=True)]
+            # every word is in some sentence: "Hi there. Iron? Thanks" has a question between them
+            if all(kinds) and sum(len(w.tokens) for w in read) == len(words.tokens):
                 return next((k for k in kinds if k not in CHAT_KINDS), kinds[-1])
         if _asks(text):
             return None
@@ -245,6 +265,15 @@ class Classifier:
         for phrase, kind in self._sign_offs:
             if _contains_phrase(words.tokens, phrase):
                 return kind
+        return None
+
+    def _after_foreign_greeting(self, text: str) -> str | None:
+        """The rest of a message that opens with a greeting in another language, else None."""
+        cleaned = clean(text)
+        for greeting in self._foreign_greetings:
+            found = greeting.match(cleaned)
+            if found:
+                return cleaned[found.end() :]
         return None
 
     def _in_scope(self, reading: _Reading) -> float:
@@ -275,7 +304,12 @@ class Classifier:
     def classify(self, text: str, context: Context | None = None, now: datetime | None = None) -> Interpretation:
         reading = self._read(text)
         trace: list[Stage] = [Stage("normalise", " ".join(reading.words.tokens)[:200])]
+        # Right after a danger message, small talk or a reminders request ("is anyone there?",
+        # "thanks", "turn my reminders off") gets that message's urgent-care advice again.
+        earlier = context.rule if context is not None and context.rule and not _stale(context, now) else None
         if not reading.words.tokens:
+            if earlier:
+                return Interpretation(Intent.emergency, rule=earlier, trace=tuple(trace))
             if any(ch in THANKS_EMOJI for ch in text):
                 return Interpretation(Intent.smalltalk, rule="thanks", trace=(*trace, Stage("smalltalk", "thanks")))
             return Interpretation(Intent.out_of_scope, rule="empty", trace=(*trace, Stage("normalise", "empty")))
@@ -293,14 +327,16 @@ class Classifier:
         # urgent-care advice comes first ("I won't be a burden much longer... thank you for the tips").
         if any(sig.matches(reading.words, self._window) for sig in self._reminders):
             trace.append(Stage("reminders", "request"))
-            if verdict is None:
+            if verdict is None and earlier is None:
                 return Interpretation(Intent.reminders, score=1.0, trace=tuple(trace))
+            rule = verdict.rule if verdict is not None else earlier
             # "turn the reminders off, won't need them": the way to change them follows the
             # urgent-care advice; nothing is switched off by a message that may be a goodbye
-            return Interpretation(
-                Intent.emergency, rule=verdict.rule, caution=True, also=Intent.reminders, trace=tuple(trace)
-            )
+            return Interpretation(Intent.emergency, rule=rule, caution=True, also=Intent.reminders, trace=tuple(trace))
         kind = self._smalltalk_kind(reading.words, reading.text) if verdict is None else None
+        if kind and earlier:
+            trace += [Stage("smalltalk", kind), Stage("context", f"follows a danger message: {earlier}")]
+            return Interpretation(Intent.emergency, rule=earlier, trace=tuple(trace))  # the advice alone
         if kind:
             return Interpretation(Intent.smalltalk, rule=kind, score=1.0, trace=(*trace, Stage("smalltalk", kind)))
         found = self._understand(reading, trace)
@@ -322,7 +358,7 @@ class Classifier:
         worded as a continuation; a clear new question stands on its own."""
         if len(reading.words.tokens) > FOLLOW_UP_WORDS:
             return False
-        if now is not None and now - context.at > FOLLOW_UP_WINDOW:
+        if _stale(context, now):
             return False
         if found.rule == "off-topic" and found.score < FOLLOW_UP_FLOOR and not context.rule:
             return False  # "also, tips for my backhand?"; after a danger message, its advice comes first

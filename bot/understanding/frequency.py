@@ -5,10 +5,11 @@ The bot asks wordfreq two things: is this word common English (so the speller le
 and which language explains a message's words best. Importing wordfreq (langcodes, ftfy) and
 decoding its lists cost ~0.4 s at every start; the answers need only the words and their values,
 so wordfreq is imported to build the table once per wordfreq version and the table is loaded
-after that (~20 ms). Every word of every list is in the table; a word in none of them scores 0,
-as it does in wordfreq; an English word rarer than RARE_ENGLISH may score 0 too. Words with digits
-are not looked up as wordfreq does (it folds "10th" into "00th" and estimates the digits): they
-score 0 here, and the speller says which of them are common.
+after that (~20 ms). The table holds every word of the six small lists and of English's, and the
+words of English's best list from COMMON_ENGLISH up; a word it lacks scores 0, as a word in no
+list does in wordfreq. Words are looked up as wordfreq's lists spell them (NFKC, case-folded);
+numbers are not estimated as wordfreq does ("10th" is folded into "00th"), so a caller asking about
+a word with digits says itself which are common.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ LATIN_LANGUAGES = ("es", "pt", "de", "fr", "it", "nl")
 SMALL = ("en", *LATIN_LANGUAGES)
 COLUMNS = (("en", "best"), *((language, "small") for language in SMALL))
 _COLUMN = {column: index for index, column in enumerate(COLUMNS)}
-# Words of the best English list rarer than this are left out (they score 0 unless a small list
-# holds them): the speller only asks whether a word is this common.
-RARE_ENGLISH = 3.0
+# Real English words this common are never "corrected" into a domain word (math -> bath); rarer
+# words of the best English list are left out of the table (unless a small list holds them).
+COMMON_ENGLISH = 3.0
 FORMAT = 1  # bump when the table's layout or columns change
 
 
@@ -74,7 +75,7 @@ class ZipfTable:
         from wordfreq import get_frequency_dict
 
         lists = [get_frequency_dict(language, wordlist) for language, wordlist in COLUMNS]
-        common = (w for w, f in lists[0].items() if _centibels(f) >= RARE_ENGLISH * 100)
+        common = (w for w, f in lists[0].items() if _centibels(f) >= COMMON_ENGLISH * 100)
         words = sorted({*common, *(w for found in lists[1:] for w in found)})
         values = np.array([[_centibels(found.get(w, 0.0)) for found in lists] for w in words], dtype=np.int16)
         return cls(words, values.reshape(len(words), len(COLUMNS)))
@@ -90,13 +91,18 @@ def _centibels(frequency: float) -> int:
 
 def _path(directory: Path) -> Path:
     version = importlib.metadata.version("wordfreq")
-    return directory / f"zipf-{FORMAT}-wordfreq-{version}-{'-'.join(SMALL)}.npz"
+    return directory / f"zipf-{FORMAT}-wordfreq-{version}-{'-'.join(SMALL)}-from-{COMMON_ENGLISH}.npz"
 
 
 @cache
 def table() -> ZipfTable:
     """The table from the cache, built and stored on the first start (a few seconds)."""
     return cached(_path(default_cache_dir()), ZipfTable.load, ZipfTable.build)
+
+
+def common_english(word: str) -> bool:
+    """Is this (lower-case, digit-free) word at least COMMON_ENGLISH in wordfreq's best English list?"""
+    return zipf(word) >= COMMON_ENGLISH
 
 
 def zipf(word: str, language: str = ENGLISH, wordlist: str = "best") -> float:

@@ -41,4 +41,4 @@ def other_language(text: str) -> str | None:
 
 @lru_cache(maxsize=65536)
 def _zipf(word: str, language: str) -> float:
-    return zipf(unicodedata.normalize("NFKC", word), language, WORDLIST)  # wordfreq's lists are NFKC
+    return zipf(unicodedata.normalize("NFKC", word).casefold(), language, WORDLIST)  # as the lists spell it

@@ -209,7 +209,7 @@ def matrix(model: LinearModel, samples: Sequence[Features]):
     """The training matrix, built with the very code that answers (LinearModel._view)."""
     from scipy import sparse
 
-    pieces = [model._view(sample) for sample in samples]  # not kept on the features: training reads each once
+    pieces = [model._view(sample) for sample in samples]  # each read once (only the lexicon's numbers are kept)
     counts = np.fromiter((len(c) for c, _ in pieces), dtype=np.int64, count=len(pieces))
     rows = np.repeat(np.arange(len(pieces)), counts)
     cols = np.concatenate([c for c, _ in pieces]) if pieces else np.zeros(0, np.int64)

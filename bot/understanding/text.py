@@ -13,7 +13,7 @@ import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.understanding.frequency import zipf
+from bot.understanding.frequency import common_english
 
 NUMBER = "<n>"  # 0-4
 SEVERAL = "<several>"  # 5-9: "took 8 pills" is not "took 2 pills"
@@ -31,8 +31,6 @@ STOPWORDS = frozenset(
     im ive id ill youre its thats theres whats hows
     up out as all one ok okay pls please hi hello hey""".split()
 )
-# Real English words this common are never "corrected" into a domain word (math -> bath).
-COMMON_WORD_ZIPF = 3.0
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _UNIT = re.compile(r"(\d)(mg|mcg|g|ml|ng|oz|h|hr|hrs|pm|am|yo|yr|yrs|wk|wks|kg)\b")
 _SPLIT_NEGATION = re.compile(r"\b(can|do|does|did|is|are|was|will|would|could) not\b")
@@ -175,7 +173,7 @@ class Speller:
 
     @staticmethod
     def _common(word: str) -> bool:
-        return _ORDINAL.fullmatch(word) is not None or zipf(word) >= COMMON_WORD_ZIPF
+        return _ORDINAL.fullmatch(word) is not None or common_english(word)
 
     def words(self, text: str) -> Words:
         tokens: list[str] = []
