@@ -298,6 +298,7 @@ def test_a_damaged_neighbours_cache_is_rebuilt_not_fatal(tmp_path, caplog, damag
         "Hi there. Iron? Thanks a lot.",  # a one-word question between greeting and thanks
         "Ola, my legs crawl every night, why?",  # a greeting in another language, then a question
         "olanzapine makes my legs worse",  # starts with the letters of a greeting, not the word
+        "hello this is Margaret what foods have magnesium in them I would rather not take pills Thank you",
     ],
 )
 def test_a_question_of_small_words_or_after_thanks_is_not_small_talk(responder, message):

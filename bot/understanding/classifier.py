@@ -139,6 +139,13 @@ def _asks(text: str) -> bool:
     return any(_QUESTION.search(s.strip().casefold()) for s in re.split(r"[.!\n]+", text) if s.strip())
 
 
+# A question inside a run-on message: "hello this is Margaret what foods have magnesium ... Thank you"
+_ASKING_INSIDE = re.compile(
+    r"\b(what|which|how) (\w+ )?(is|are|do|does|can|should|foods?|much|many|long|often)\b"
+    r"|\b(can|could|should|may) i\b|\bis (it|this|that) (ok|okay|safe|normal|bad)\b"
+)
+
+
 def _contains_phrase(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     return any(tokens[i : i + len(phrase)] == phrase for i in range(len(tokens) - len(phrase) + 1))
 
@@ -262,7 +269,7 @@ class Classifier:
             # every word is in some sentence: "Hi there. Iron? Thanks" has a question between them
             if all(kinds) and sum(len(w.tokens) for w in read) == len(words.tokens):
                 return next((k for k in kinds if k not in CHAT_KINDS), kinds[-1])
-        if _asks(text):
+        if _asks(text) or _ASKING_INSIDE.search(clean(text)):
             return None
         # "walked round the house and it's easing, thanks!": a sign-off after a statement
         for phrase, kind in self._sign_offs:
