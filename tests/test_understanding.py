@@ -198,19 +198,6 @@ def test_a_plainly_unrelated_message_after_a_question_is_not_read_as_its_follow_
     assert responder.classifier.classify("and for kids?", context, now).intent is Intent.topic  # still a follow-up
 
 
-def test_a_follow_up_that_reads_as_off_topic_with_the_question_before_is_in_scope_if_it_is_alone(responder):
-    from datetime import UTC, datetime
-
-    from bot.understanding.classifier import remember
-
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    first = "Is it better to take the tablet in the morning or at night?"  # the iron tablet, said a turn before
-    context = remember(responder.classifier.classify(first, None, now), first, now, None)
-    # joined, the two read like a thyroid-pill question (off-topic); alone, the second is nearly in scope
-    found = responder.classifier.classify("Is that safe with my levothyroxine?", context, now)
-    assert (found.intent, found.topic) == (Intent.topic, "interactions")
-
-
 def test_the_model_cache_key_follows_the_speller_vocabulary():
     from bot.understanding.linear import Hyper, fingerprint
     from bot.understanding.text import Speller

@@ -47,9 +47,6 @@ FOLLOW_UP_WINDOW = timedelta(minutes=10)  # how long the previous message still 
 # Scope votes this low: the message stands alone, even after "also" (dev: off-topic follow-ups
 # score 0.09 or less, real ones 0.16 or more).
 FOLLOW_UP_FLOOR = 0.12
-FOLLOW_UP_IN_SCOPE = (
-    0.4  # a follow-up leans on an in-scope question: dev follow-ups +1 topic, off-topic turns unchanged
-)
 FOLLOW_UP_WORDS = 12  # longer messages stand on their own
 # Openings and words that lean on the previous message: "and citrate?", "what about kids", "is that ok"
 _LEANING = re.compile(
@@ -381,23 +378,20 @@ class Classifier:
             trace.append(Stage("scope gate", "no known words"))
             return self._declined(reading, trace, "unknown-words")
         inside = self._in_scope(reading)
-        threshold = IN_SCOPE
-        if focus is not None:  # a follow-up, read with the question before: in scope if either reading is
-            inside, threshold = max(inside, self._in_scope(focus)), FOLLOW_UP_IN_SCOPE
         ranking = self._rank(reading, focus)
         top = _top(ranking)
         sure = (
-            inside < threshold
+            inside < IN_SCOPE
             and bool(top)
             and top[0][1] >= SURE
             and inside >= IN_SCOPE_IF_SURE
             and len(reading.words.tokens) >= SURE_WORDS
             and reading.language is None  # the ranker reads English: sure of nothing else
         )
-        verdict = "in scope" if inside >= threshold else ("in scope: a topic is sure" if sure else "out of scope")
+        verdict = "in scope" if inside >= IN_SCOPE else ("in scope: a topic is sure" if sure else "out of scope")
         trace.append(Stage("scope gate", verdict, (("in", inside),)))
         trace.append(Stage("ranker", top[0][0] if top else "-", top))
-        if not top or (inside < threshold and not sure):
+        if not top or (inside < IN_SCOPE and not sure):
             return self._declined(reading, trace, "off-topic", inside)
         (best, p1), *rest = top
         confident = p1 >= CONFIDENT
