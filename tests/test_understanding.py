@@ -125,6 +125,9 @@ def test_self_harm_reply_gives_a_crisis_line(responder):
         ("hello po good evening", "greeting"),
         ("Guten Morgen!", "greeting"),  # matched as written: the speller would make "guten" "gluten"
         ("Bonjour, what can you do for me?", "about-bot"),
+        ("namaste ji", "greeting"),
+        ("Hi. Who are you? Bye.", "about-bot"),  # one-word sentences are small talk too
+        ("Thanks for explaining how much magnesium is safe, very helpful", "thanks"),  # says what helped
     ],
 )
 def test_smalltalk(responder, message, kind):
@@ -323,6 +326,11 @@ def test_small_talk_or_a_reminders_request_right_after_a_danger_message_gets_its
     assert "988" in responder.reply_to(later, soon).text
     hours_later = responder.classifier.classify(later, context, now + timedelta(hours=3))
     assert hours_later.intent is not Intent.emergency
+
+
+def test_a_question_after_a_greeting_in_another_language_is_read_without_it(responder):
+    found = responder.classifier.classify("Bonjour, is magnesium safe in pregnancy?")
+    assert (found.intent, found.topic) == (Intent.topic, "pregnancy")
 
 
 def test_a_german_message_with_sharp_s_is_told_the_bot_reads_english():

@@ -139,7 +139,7 @@ class SmalltalkKind(_Strict):
 
 class Smalltalk(_Strict):
     kinds: list[SmalltalkKind] = Field(min_length=1)
-    # matched as written, and kept out of the speller's vocabulary (it maps words onto English)
+    # matched as typed (case aside) and kept out of the speller's vocabulary (it maps words onto English)
     greetings_in_other_languages: list[str] = Field(default_factory=list)
 
 

@@ -137,9 +137,14 @@ def _asks(text: str) -> bool:
 
 
 # A question inside a run-on message: "hello this is Margaret what foods have magnesium ... Thank you"
+# (not in a thank-you that says what helped: "thanks for explaining how much is safe")
 _ASKING_INSIDE = re.compile(
-    r"\b(what|which|how) (\w+ )?(is|are|do|does|can|should|foods?|much|many|long|often)\b"
+    r"\b(what|which|how) (?!(?:i|you|we)\b)(\w+ )?(is|are|do|does|can|should|foods?|much|many|long|often)\b"
     r"|\b(can|could|should|may) i\b|\bis (it|this|that) (ok|okay|safe|normal|bad)\b"
+)
+_PIECES = re.compile(r"[^.!?\n]+")  # sentences, however short
+THANKS_OPENINGS = frozenset(
+    "thanks thank thx ty cheers brilliant great perfect ok okay cool nice awesome lovely wonderful".split()
 )
 
 
@@ -233,9 +238,6 @@ class Classifier:
         return _Reading(text, words, whole, [self.speller.words(p) for p in pieces])
 
     def _smalltalk_kind(self, words: Words, text: str) -> str | None:
-        opened = self._after_foreign_greeting(text)
-        if opened is not None:  # "Merhaba, who is this bot?": the small talk after it, if any
-            return self._smalltalk_kind(self.speller.words(opened), opened) if opened.strip(" .,!?") else "greeting"
         key = _smalltalk_key(words.tokens)
         if not key:
             return None
@@ -258,15 +260,16 @@ class Classifier:
             found = process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=88)
             if found:
                 return self._smalltalk[found[0]]
-        # "Merhaba, who is this bot? What you can do for me?": small talk sentence by sentence
-        pieces = sentences(text)
+        # "Merhaba, who is this bot? What you can do for me?", "Hi. Who are you? Bye.": small talk
+        # sentence by sentence; "Hi there. Iron? Thanks" asks something between them
+        pieces = [p.strip() for p in _PIECES.findall(text) if p.strip()]
         if len(pieces) >= 2:
-            read = [self.speller.words(p) for p in pieces]
-            kinds = [self._smalltalk_kind(w, p) for w, p in zip(read, pieces, strict=True)]
-            # every word is in some sentence: "Hi there. Iron? Thanks" has a question between them
-            if all(kinds) and sum(len(w.tokens) for w in read) == len(words.tokens):
+            kinds = [self._smalltalk_kind(self.speller.words(p), p) for p in pieces]
+            if all(kinds):
                 return next((k for k in kinds if k not in CHAT_KINDS), kinds[-1])
-        if _asks(text) or _ASKING_INSIDE.search(clean(text)):
+        cleaned = clean(text)
+        inside = words.tokens[:1] and words.tokens[0] not in THANKS_OPENINGS and _ASKING_INSIDE.search(cleaned)
+        if _asks(text) or inside:
             return None
         # "walked round the house and it's easing, thanks!": a sign-off after a statement
         for phrase, kind in self._sign_offs:
@@ -316,7 +319,7 @@ class Classifier:
         earlier = context.rule if context is not None and context.rule and not _stale(context, now) else None
         if not reading.words.tokens:
             if earlier:
-                return Interpretation(Intent.emergency, rule=earlier, trace=tuple(trace))
+                return Interpretation(Intent.emergency, rule=earlier, follow_up=True, trace=tuple(trace))
             if any(ch in THANKS_EMOJI for ch in text):
                 return Interpretation(Intent.smalltalk, rule="thanks", trace=(*trace, Stage("smalltalk", "thanks")))
             return Interpretation(Intent.out_of_scope, rule="empty", trace=(*trace, Stage("normalise", "empty")))
@@ -340,10 +343,19 @@ class Classifier:
             # "turn the reminders off, won't need them": the way to change them follows the
             # urgent-care advice; nothing is switched off by a message that may be a goodbye
             return Interpretation(Intent.emergency, rule=rule, caution=True, also=Intent.reminders, trace=tuple(trace))
-        kind = self._smalltalk_kind(reading.words, reading.text) if verdict is None else None
-        if kind and earlier:
+        greeted = self._after_foreign_greeting(text)
+        kind = None
+        if greeted is not None:  # "Bonjour, is magnesium safe in pregnancy?": read without the greeting
+            rest = self.speller.words(greeted)
+            if len(rest.unknown) == len(rest.tokens) <= 2:  # "namaste ji", "kumusta po kayo", or nothing
+                kind = "greeting" if verdict is None else None
+            else:
+                text, reading = greeted, self._read(greeted)
+                trace.append(Stage("normalise", "without a greeting in another language"))
+        kind = kind or (self._smalltalk_kind(reading.words, reading.text) if verdict is None else None)
+        if kind and earlier:  # the advice alone; the chat keeps the danger message as its context
             trace += [Stage("smalltalk", kind), Stage("context", f"follows a danger message: {earlier}")]
-            return Interpretation(Intent.emergency, rule=earlier, trace=tuple(trace))  # the advice alone
+            return Interpretation(Intent.emergency, rule=earlier, follow_up=True, trace=tuple(trace))
         if kind:
             return Interpretation(Intent.smalltalk, rule=kind, score=1.0, trace=(*trace, Stage("smalltalk", kind)))
         found = self._understand(reading, trace)
