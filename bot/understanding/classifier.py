@@ -142,6 +142,7 @@ _ASKING_INSIDE = re.compile(
     r"\b(what|which|how) (?!(?:i|you|we)\b)(\w+ )?(is|are|do|does|can|should|foods?|much|many|long|often)\b"
     r"|\b(can|could|should|may) i\b|\bis (it|this|that) (ok|okay|safe|normal|bad)\b"
 )
+SMALLTALK_WORDS = 40  # longer messages are not read sentence by sentence for small talk
 _PIECES = re.compile(r"[^.!?\n]+")  # sentences, however short
 THANKS_OPENINGS = frozenset(
     "thanks thank thx ty cheers brilliant great perfect ok okay cool nice awesome lovely wonderful".split()
@@ -262,10 +263,15 @@ class Classifier:
                 return self._smalltalk[found[0]]
         # "Merhaba, who is this bot? What you can do for me?", "Hi. Who are you? Bye.": small talk
         # sentence by sentence; "Hi there. Iron? Thanks" asks something between them
-        pieces = [p.strip() for p in _PIECES.findall(text) if p.strip()]
+        pieces = [p.strip() for p in _PIECES.findall(text) if p.strip()] if len(words.tokens) <= SMALLTALK_WORDS else []
         if len(pieces) >= 2:
-            kinds = [self._smalltalk_kind(self.speller.words(p), p) for p in pieces]
-            if all(kinds):
+            kinds: list[str] = []
+            for piece in pieces:  # a story stops at its first sentence that is not small talk
+                said = self._smalltalk_kind(self.speller.words(piece), piece)
+                if said is None:
+                    break
+                kinds.append(said)
+            else:
                 return next((k for k in kinds if k not in CHAT_KINDS), kinds[-1])
         cleaned = clean(text)
         inside = words.tokens[:1] and words.tokens[0] not in THANKS_OPENINGS and _ASKING_INSIDE.search(cleaned)
