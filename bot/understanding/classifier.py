@@ -273,9 +273,8 @@ class Classifier:
                 kinds.append(said)
             else:
                 return next((k for k in kinds if k not in CHAT_KINDS), kinds[-1])
-        cleaned = clean(text)
-        inside = words.tokens[:1] and words.tokens[0] not in THANKS_OPENINGS and _ASKING_INSIDE.search(cleaned)
-        if _asks(text) or inside:
+        thanking = bool(words.tokens) and words.tokens[0] in THANKS_OPENINGS
+        if _asks(text) or (not thanking and _ASKING_INSIDE.search(clean(text))):
             return None
         # "walked round the house and it's easing, thanks!": a sign-off after a statement
         for phrase, kind in self._sign_offs:
@@ -350,15 +349,18 @@ class Classifier:
             # urgent-care advice; nothing is switched off by a message that may be a goodbye
             return Interpretation(Intent.emergency, rule=rule, caution=True, also=Intent.reminders, trace=tuple(trace))
         greeted = self._after_foreign_greeting(text)
-        kind = None
+        kind: str | None = None
         if greeted is not None:  # "Bonjour, is magnesium safe in pregnancy?": read without the greeting
             rest = self.speller.words(greeted)
             if len(rest.unknown) == len(rest.tokens) <= 2:  # "namaste ji", "kumusta po kayo", or nothing
-                kind = "greeting" if verdict is None else None
+                kind = "greeting"
             else:
                 text, reading = greeted, self._read(greeted)
                 trace.append(Stage("normalise", "without a greeting in another language"))
-        kind = kind or (self._smalltalk_kind(reading.words, reading.text) if verdict is None else None)
+        if verdict is not None:  # a possible danger is never answered as small talk
+            kind = None
+        elif kind is None:
+            kind = self._smalltalk_kind(reading.words, reading.text)
         if kind and earlier:  # the advice alone; the chat keeps the danger message as its context
             trace += [Stage("smalltalk", kind), Stage("context", f"follows a danger message: {earlier}")]
             return Interpretation(Intent.emergency, rule=earlier, follow_up=True, trace=tuple(trace))

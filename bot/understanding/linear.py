@@ -113,9 +113,13 @@ class LinearModel:
         features.views[id(self)] = (self, view)
         return view
 
+    def _found(self, features: Features) -> np.ndarray:
+        """This model's column of each of the message's terms (in Features.order), or -1."""
+        return self._columns()[self.lexicon.of(features)]
+
     def _view(self, features: Features) -> tuple[np.ndarray, np.ndarray]:
         _, all_counts = features.order  # in the message's order: sums are reproducible
-        found = self._columns()[self.lexicon.of(features)]
+        found = self._found(features)
         known = found >= 0
         if not known.any():
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -129,8 +133,7 @@ class LinearModel:
     def knows_any(self, features: Features, prefix: str = "") -> bool:
         """Has this model seen any of the message's terms (of one kind)? If not, it cannot judge."""
         keys, _ = features.order
-        known = self._columns()[self.lexicon.of(features)] >= 0
-        return any(keys[i].startswith(prefix) for i in np.flatnonzero(known))
+        return any(keys[i].startswith(prefix) for i in np.flatnonzero(self._found(features) >= 0))
 
     @cached_property
     def _dense_coef(self) -> np.ndarray:
