@@ -201,6 +201,28 @@ def test_a_plainly_unrelated_message_after_a_question_is_not_read_as_its_follow_
     assert responder.classifier.classify("and for kids?", context, now).intent is Intent.topic  # still a follow-up
 
 
+def _after(responder, first: str, then: str):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.understanding.classifier import remember
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    context = remember(responder.classifier.classify(first, None, now), first, now, None)
+    return responder.classifier.classify(then, context, now + timedelta(seconds=30))
+
+
+def test_a_message_in_another_language_after_a_question_is_told_so_not_answered_from_it(responder):
+    got = _after(responder, "does a hot bath help my legs at night", "Wie wird das Wetter am Wochenende in München?")
+    assert (got.intent, got.rule) == (Intent.out_of_scope, "other-language")
+
+
+def test_a_new_subject_after_a_question_is_declined_however_the_joined_reading_ranks_it(responder):
+    for unrelated in ("period cramps killing me what helps", "how to iron a shirt w/o an iron lol"):
+        assert _after(responder, "which magnesium is best for rls", unrelated).intent is Intent.out_of_scope
+    got = _after(responder, "which magnesium is best for rls", "what do i do about it")  # all leaning words
+    assert got.intent is Intent.topic and got.follow_up
+
+
 def test_the_model_cache_key_follows_the_speller_vocabulary():
     from bot.understanding.linear import Hyper, fingerprint
     from bot.understanding.text import Speller
