@@ -301,6 +301,44 @@ def test_a_damaged_neighbours_cache_is_rebuilt_not_fatal(tmp_path, caplog, damag
     assert np.array_equal(again.inside, first.inside) and np.allclose(again.vectors, first.vectors)
 
 
+def test_processes_starting_together_build_a_cached_model_once(tmp_path):
+    """The second waits for the first's file instead of training beside it (two test workers or
+    two bot processes on two cores each took twice as long)."""
+    import threading
+
+    from bot.understanding.cache import cached
+
+    class Built:
+        def __init__(self, by: str) -> None:
+            self.by = by
+
+        def save(self, path):
+            path.write_text(self.by)
+
+    path = tmp_path / "model.npz"
+    second_built = threading.Event()
+    results: dict[str, str] = {}
+
+    def second_build() -> Built:
+        second_built.set()
+        return Built("second")
+
+    def second() -> None:
+        results["second"] = cached(path, lambda p: Built(p.read_text()), second_build).by
+
+    def first_build() -> Built:
+        other = threading.Thread(target=second)
+        other.start()
+        results["thread"] = other  # type: ignore[assignment]
+        # Without the lock the second builds at once; with it, it is still waiting when this gives up.
+        assert not second_built.wait(timeout=1.0)
+        return Built("first")
+
+    assert cached(path, lambda p: Built(p.read_text()), first_build).by == "first"
+    results["thread"].join()  # type: ignore[attr-defined]
+    assert results["second"] == "first"  # loaded what the first stored
+
+
 @pytest.mark.parametrize(
     "message",
     [

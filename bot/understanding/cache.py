@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -32,7 +33,35 @@ _T = TypeVar("_T", bound=_Stored)
 
 def cached(path: Path | None, load: Callable[[Path], _T], build: Callable[[], _T]) -> _T:
     """`load(path)` if the cache holds it, else `build()` and store it. A damaged cache file is
-    rebuilt, not fatal; a read-only cache only costs the next start a rebuild."""
+    rebuilt, not fatal; a read-only cache only costs the next start a rebuild. Processes starting
+    together (bot workers after a content edit, test workers in a clean clone) build it once: the
+    others wait for the first and load what it stored, instead of each training on a shared CPU."""
+    if path is None:
+        return _load_or_build(path, load, build)
+    with _exclusive(path):
+        return _load_or_build(path, load, build)
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold a lock beside `path` (none where the cache cannot be written or flock is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: each process builds its own, as before
+        yield
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path.with_name(path.name + ".lock"), "a")  # noqa: SIM115 - held across the yield
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
+
+
+def _load_or_build(path: Path | None, load: Callable[[Path], _T], build: Callable[[], _T]) -> _T:
     if path is not None and path.exists():
         try:
             return load(path)
