@@ -91,7 +91,7 @@ def _readability(content: Content, out: TextIO) -> None:
 
 
 def _evaluate(responder: Responder, args: argparse.Namespace) -> int:
-    from bot.evaluation import confusion, diff, evaluate, read_examples, read_snapshot, write_snapshot
+    from bot.evaluation import confusion, diff, evaluate, load_snapshot, read_examples, write_snapshot
 
     decisions: dict[str, str] = {}
     messages: dict[str, str] = {}
@@ -104,13 +104,17 @@ def _evaluate(responder: Responder, args: argparse.Namespace) -> int:
         print("\n".join(report.lines()))
         if args.mistakes:
             print("\n".join(confusion(report)))
+    snapshot = load_snapshot(args.snapshot)
+    models = responder.classifier.models
     if args.diff:
-        before = read_snapshot(args.snapshot)
-        moved = diff({k: v for k, v in before.items() if k in decisions}, decisions, messages)
+        moved = diff({k: v for k, v in snapshot.decisions.items() if k in decisions}, decisions, messages)
         print(f"{len(moved)} decision(s) differ from {args.snapshot}")
+        if snapshot.trained_on == models.trained_on and snapshot.weights != models.weights():
+            print("(the models learnt from the same messages, but this machine's arithmetic gave other weights)")
         print("\n".join(moved))
     if args.update_snapshot:
-        write_snapshot(args.snapshot, {**read_snapshot(args.snapshot), **decisions})
+        merged = {**snapshot.decisions, **decisions}
+        write_snapshot(args.snapshot, merged, models.trained_on, models.weights())
         print(f"snapshot written: {args.snapshot}")
     return 0
 

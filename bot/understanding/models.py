@@ -7,11 +7,14 @@ training step by hand; the first start after an edit trains (a few seconds) and 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from bot.knowledge.schema import Content
 from bot.understanding import datasets
@@ -34,6 +37,18 @@ class Models:
     ranker: LinearModel  # topic ids
     safety: LinearModel  # danger:<rule>, topic ids, out_of_scope, near-miss
     neighbours: Neighbours  # the gate's messages by embedding: the nearest ones vote in or out
+    trained_on: str = ""  # the cache keys together: what the models learnt from, and how
+
+    def weights(self) -> str:
+        """A digest of the learnt numbers. The same training gives other last bits on another CPU
+        (numpy's and OpenBLAS's vector code round differently), so the evaluation snapshot tells
+        an edit (`trained_on` moved) from another machine's arithmetic (only this moved)."""
+        digest = hashlib.sha256()
+        for model in (self.gate, self.ranker, self.safety):
+            digest.update(np.ascontiguousarray(model.coef).tobytes())
+            digest.update(np.ascontiguousarray(model.intercept).tobytes())
+        digest.update(np.ascontiguousarray(self.neighbours.vectors).tobytes())
+        return digest.hexdigest()[:16]
 
 
 class _FeatureMemo:
@@ -51,10 +66,19 @@ class _FeatureMemo:
         return [self._done[t] for t in texts]
 
 
-def _build(name: str, samples: list[Sample], hyper: Hyper, features: _FeatureMemo, cache: Path | None) -> LinearModel:
+def _build(
+    name: str,
+    samples: list[Sample],
+    hyper: Hyper,
+    features: _FeatureMemo,
+    cache: Path | None,
+    keys: list[str] | None = None,
+) -> LinearModel:
     texts = [s.text for s in samples]
     labels = [s.label for s in samples]
     key = fingerprint(name, texts, labels, hyper, features.signature)
+    if keys is not None:  # what Models.trained_on reports
+        keys.append(key)
 
     def trained() -> LinearModel:
         started = time.perf_counter()
@@ -65,10 +89,14 @@ def _build(name: str, samples: list[Sample], hyper: Hyper, features: _FeatureMem
     return cached(cache / f"{name}-{key}.npz" if cache else None, LinearModel.load, trained)
 
 
-def _neighbours(samples: list[Sample], features: _FeatureMemo, cache: Path | None) -> Neighbours:
+def _neighbours(
+    samples: list[Sample], features: _FeatureMemo, cache: Path | None, keys: list[str] | None = None
+) -> Neighbours:
     texts = [s.text for s in samples]
     labels = [s.label for s in samples]
     key = fingerprint("neighbours", texts, labels, Hyper(), f"wordllama-{EMBEDDING_DIM}")
+    if keys is not None:  # what Models.trained_on reports
+        keys.append(key)
 
     def gathered() -> Neighbours:
         return Neighbours.of([f.dense for f in features(texts)], [label == datasets.IN for label in labels])
@@ -92,9 +120,11 @@ def load_models(
 
     samples = datasets.sets(content)
     lexicon = Lexicon()  # a message's terms are looked up once for the three models
+    keys: list[str] = []
     return Models(
-        gate=_build("gate", chosen(samples.gate), GATE, features, cache).sharing(lexicon),
-        ranker=_build("ranker", chosen(samples.ranker), RANKER, features, cache).sharing(lexicon),
-        safety=_build("safety", chosen(samples.safety), SAFETY, features, cache).sharing(lexicon),
-        neighbours=_neighbours(chosen(samples.gate), features, cache),
+        gate=_build("gate", chosen(samples.gate), GATE, features, cache, keys).sharing(lexicon),
+        ranker=_build("ranker", chosen(samples.ranker), RANKER, features, cache, keys).sharing(lexicon),
+        safety=_build("safety", chosen(samples.safety), SAFETY, features, cache, keys).sharing(lexicon),
+        neighbours=_neighbours(chosen(samples.gate), features, cache, keys),
+        trained_on="-".join(keys),
     )
