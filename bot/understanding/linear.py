@@ -82,12 +82,12 @@ class LinearModel:
     normalise: bool = True
     lexicon: Lexicon = field(default_factory=Lexicon)  # shared by the models answering together
     _maps: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    _numbers: np.ndarray | None = field(default=None, repr=False)  # its terms' numbers in the lexicon
 
     def sharing(self, lexicon: Lexicon) -> LinearModel:
         """This model, reading its terms through `lexicon`, which numbers the ones it lacks now:
         once the models are loaded the lexicon no longer changes while messages are read."""
-        lexicon.add(self.terms)
-        return replace(self, lexicon=lexicon, _maps={})
+        return replace(self, lexicon=lexicon, _maps={}, _numbers=lexicon.add(self.terms))
 
     # -- answering -----------------------------------------------------------------------
 
@@ -96,8 +96,8 @@ class LinearModel:
         terms (numbered -1) land. Rebuilt if another model has since added terms."""
         size = len(self.lexicon.ids)
         found = self._maps.get(size)
-        if found is None:
-            ids = self.lexicon.add(self.terms)  # numbers this model's own terms where they are new
+        if found is None:  # a term's number never changes, so those given when sharing still hold
+            ids = self._numbers if self._numbers is not None else self.lexicon.add(self.terms)
             size = len(self.lexicon.ids)
             found = np.full(size + 1, -1, dtype=np.int64)
             found[ids] = np.arange(len(self.terms))
