@@ -90,8 +90,17 @@ def _readability(content: Content, out: TextIO) -> None:
         out.write(f"{name:<28}{found.words:>6}{found.chars:>7}{found.grade:>7.1f}  {'; '.join(found.warnings())}\n")
 
 
-def _evaluate(responder: Responder, args: argparse.Namespace) -> int:
-    from bot.evaluation import confusion, diff, evaluate, load_snapshot, read_examples, write_snapshot
+def _evaluate(responder: Responder, args: argparse.Namespace, content_dir: Path) -> int:
+    from bot.evaluation import (
+        Snapshot,
+        confusion,
+        decided_by,
+        diff,
+        evaluate,
+        load_snapshot,
+        read_examples,
+        write_snapshot,
+    )
 
     decisions: dict[str, str] = {}
     messages: dict[str, str] = {}
@@ -106,15 +115,16 @@ def _evaluate(responder: Responder, args: argparse.Namespace) -> int:
             print("\n".join(confusion(report)))
     snapshot = load_snapshot(args.snapshot)
     models = responder.classifier.models
+    today = Snapshot(decisions, decided_by(content_dir), models.trained_on, models.weights())
     if args.diff:
         moved = diff({k: v for k, v in snapshot.decisions.items() if k in decisions}, decisions, messages)
         print(f"{len(moved)} decision(s) differ from {args.snapshot}")
-        if snapshot.trained_on == models.trained_on and snapshot.weights != models.weights():
-            print("(the models learnt from the same messages, but this machine's arithmetic gave other weights)")
+        same = (snapshot.decided_by, snapshot.trained_on) == (today.decided_by, today.trained_on)
+        if same and snapshot.weights != today.weights:
+            print("(same content, code and libraries, but this machine's arithmetic gave the models other weights)")
         print("\n".join(moved))
     if args.update_snapshot:
-        merged = {**snapshot.decisions, **decisions}
-        write_snapshot(args.snapshot, merged, models.trained_on, models.weights())
+        write_snapshot(args.snapshot, {**snapshot.decisions, **decisions}, today)
         print(f"snapshot written: {args.snapshot}")
     return 0
 
@@ -308,5 +318,5 @@ def _main(argv: Sequence[str] | None) -> int:
         _explain(responder, " ".join(args.message), sys.stdout)
         return 0
     if args.command == "evaluate":
-        return _evaluate(responder, args)
+        return _evaluate(responder, args, args.content or settings.content_dir)
     return EXIT_BAD_INPUT

@@ -11,6 +11,7 @@ every message's decision (`tests/eval/decisions.snapshot`) shows exactly which a
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -149,16 +150,41 @@ def confusion(report: Report) -> list[str]:
 SNAPSHOT_HEADER = "# where<TAB>decision, rewritten by `rls-bot evaluate --update-snapshot`"
 # Another CPU rounds the same training differently in the last bits (numpy's and OpenBLAS's vector
 # code), and the trained models come out slightly different. Measured here with numpy's AVX2 code
-# switched off: 91 of 5,239 decisions moved (1.7%), none a danger message losing its advice. So with
-# the same training and other weights, up to this share may move, and no danger message may.
+# switched off: 91 of 5,239 decisions moved (1.7%); every danger message still got urgent-care
+# advice (2 of them another rule's). So with the same content, code and libraries and only other
+# weights, up to this share may move; a danger message losing its advice fails everywhere.
 PLATFORM_DRIFT = 0.025
+# The libraries whose arithmetic or text handling decides answers: a new version may move them.
+LIBRARIES = ("numpy", "scipy", "scikit-learn", "wordllama", "tokenizers", "wordfreq", "snowballstemmer", "rapidfuzz")
 
 
 @dataclass(frozen=True)
 class Snapshot:
     decisions: dict[str, str]
+    decided_by: str = ""  # decided_by() when it was written: content, code and library versions
     trained_on: str = ""  # Models.trained_on when it was written
     weights: str = ""  # Models.weights() when it was written
+
+
+def decided_by(content_dir: Path) -> str:
+    """A digest of everything but the machine that decides the answers: the content, the bot's
+    code and the versions of the libraries above."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    digest = hashlib.sha256()
+    for root in (Path(content_dir), Path(__file__).resolve().parent):
+        for file in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in _READ):
+            digest.update(f"{root.name}/{file.relative_to(root).as_posix()}\n".encode())
+            digest.update(file.read_bytes())
+    for name in LIBRARIES:
+        try:
+            digest.update(f"{name}={version(name)}\n".encode())
+        except PackageNotFoundError:
+            digest.update(f"{name}=-\n".encode())
+    return digest.hexdigest()[:16]
+
+
+_READ = frozenset({".py", ".yaml", ".yml", ".tsv", ".txt", ".json"})
 
 
 def load_snapshot(path: Path) -> Snapshot:
@@ -173,33 +199,39 @@ def load_snapshot(path: Path) -> Snapshot:
         elif "\t" in line and not line.startswith("#"):
             key, value = line.split("\t", 1)
             decisions[key] = value
-    return Snapshot(decisions, about.get("trained-on", ""), about.get("weights", ""))
+    return Snapshot(decisions, about.get("decided-by", ""), about.get("trained-on", ""), about.get("weights", ""))
 
 
-def write_snapshot(path: Path, decisions: dict[str, str], trained_on: str = "", weights: str = "") -> None:
+def write_snapshot(path: Path, decisions: dict[str, str], written: Snapshot | None = None) -> None:
+    """`written`: its decided_by, trained_on and weights go in the header (its decisions are not used)."""
     head = [SNAPSHOT_HEADER]
-    if trained_on:
-        head += [f"# trained-on\t{trained_on}", f"# weights\t{weights}"]
+    if written is not None:
+        head += [f"# decided-by\t{written.decided_by}", f"# trained-on\t{written.trained_on}"]
+        head += [f"# weights\t{written.weights}"]
     body = "".join(f"{key}\t{decisions[key]}\n" for key in sorted(decisions))
     path.write_text("\n".join(head) + "\n" + body, "utf-8")
 
 
-def snapshot_problem(
-    snapshot: Snapshot, trained_on: str, weights: str, moved: list[str], danger_lost: list[str], total: int
-) -> str | None:
-    """Why today's decisions do not match the snapshot, or None. Exact, unless the models learnt
-    from the same messages and only the machine's arithmetic differs: then a bounded drift."""
+def snapshot_problem(snapshot: Snapshot, today: Snapshot, danger_lost: list[str]) -> str | None:
+    """Why today's decisions do not match the snapshot, or None. Exact, unless only the machine's
+    arithmetic differs (same content, code, libraries and training; other weights): then up to
+    PLATFORM_DRIFT of the decisions may move. A danger message must keep its advice everywhere."""
     hint = "review with `rls-bot evaluate --diff`, then `--update-snapshot` if they are right"
     if danger_lost:
         return f"{len(danger_lost)} danger message(s) no longer get urgent-care advice; {hint}"
+    unmatched = set(snapshot.decisions) ^ set(today.decisions)
+    if unmatched:
+        return f"{len(unmatched)} labelled message(s) added or removed since the snapshot; {hint}"
+    moved = sum(1 for key, value in today.decisions.items() if snapshot.decisions[key] != value)
     if not moved:
         return None
-    if snapshot.trained_on and snapshot.trained_on == trained_on and snapshot.weights != weights:
-        if len(moved) <= PLATFORM_DRIFT * total:
+    same_setup = (snapshot.decided_by, snapshot.trained_on) == (today.decided_by, today.trained_on)
+    if same_setup and snapshot.decided_by and snapshot.weights != today.weights:
+        if moved <= PLATFORM_DRIFT * len(today.decisions):
             return None
-        share = f"{len(moved)} of {total}"
-        return f"{share} decisions moved, more than this machine's arithmetic alone explains; {hint}"
-    return f"{len(moved)} answers moved; {hint}"
+        share = f"{moved} of {len(today.decisions)}"
+        return f"{share} decisions moved, more than another machine's arithmetic explains; {hint}"
+    return f"{moved} answers moved; {hint}"
 
 
 def diff(before: dict[str, str], after: dict[str, str], messages: dict[str, str]) -> list[str]:

@@ -9,7 +9,7 @@ categories (training data, stages), and the snapshot records where each message 
 
 from __future__ import annotations
 
-from bot.evaluation import Snapshot, diff, evaluate, load_snapshot, read_examples, snapshot_problem
+from bot.evaluation import Snapshot, decided_by, diff, evaluate, load_snapshot, read_examples, snapshot_problem
 from bot.understanding import Intent
 
 from .conftest import ROOT
@@ -28,9 +28,10 @@ def test_every_labelled_decision_matches_the_snapshot(responder):
         messages.update({e.where: e.message for e in examples})
         danger_lost += [e.where for e in examples if e.intent is Intent.emergency and not _urgent(decisions[e.where])]
     snapshot = load_snapshot(EVAL / "decisions.snapshot")
-    moved = diff(snapshot.decisions, decisions, messages)
     models = responder.classifier.models
-    problem = snapshot_problem(snapshot, models.trained_on, models.weights(), moved, danger_lost, len(decisions))
+    today = Snapshot(decisions, decided_by(ROOT / "content"), models.trained_on, models.weights())
+    problem = snapshot_problem(snapshot, today, danger_lost)
+    moved = diff(snapshot.decisions, decisions, messages)
     assert problem is None, "\n".join([problem or "", *danger_lost[:20], *moved[:60]])
 
 
@@ -38,22 +39,29 @@ def _urgent(decision: str) -> bool:
     return decision.startswith("emergency")
 
 
-def _snapshot(trained_on: str = "k", weights: str = "w") -> Snapshot:
-    return Snapshot({"a.tsv:1": "topic iron"}, trained_on, weights)
+BEFORE = Snapshot({"a.tsv:1": "topic iron", "a.tsv:2": "emergency overdose"}, "setup", "trained", "weights")
 
 
-def test_the_snapshot_is_exact_for_the_same_models_and_after_an_edit():
-    moved = ["a.tsv:1: 'iron?': topic iron -> topic foods"]
-    assert snapshot_problem(_snapshot(), "k", "w", [], [], 1000) is None
-    assert snapshot_problem(_snapshot(), "k", "w", moved, [], 1000) is not None  # code change, same models
-    assert snapshot_problem(_snapshot(), "edited", "w2", moved, [], 1000) is not None  # content edit
+def _today(decisions: dict[str, str], setup: str = "setup", weights: str = "weights") -> Snapshot:
+    return Snapshot({**BEFORE.decisions, **decisions}, setup, "trained", weights)
 
 
-def test_another_machines_arithmetic_may_move_a_few_decisions_but_never_a_danger_message():
-    few, many = ["x"] * 20, ["x"] * 40  # of 1,000 decisions: 2% and 4%
-    assert snapshot_problem(_snapshot(), "k", "other-cpu", few, [], 1000) is None
-    assert snapshot_problem(_snapshot(), "k", "other-cpu", many, [], 1000) is not None
-    assert snapshot_problem(_snapshot(), "k", "other-cpu", few, ["danger.tsv:3"], 1000) is not None
+def test_the_snapshot_is_exact_for_the_same_models_and_after_any_edit():
+    moved = {"a.tsv:1": "topic foods"}
+    assert snapshot_problem(BEFORE, _today({}), []) is None
+    assert snapshot_problem(BEFORE, _today(moved), []) is not None  # same models: exact
+    assert snapshot_problem(BEFORE, _today(moved, setup="edited", weights="w2"), []) is not None  # an edit
+
+
+def test_another_machines_arithmetic_may_move_a_few_decisions_but_never_a_danger_messages_advice():
+    before = Snapshot({f"a.tsv:{i}": "topic iron" for i in range(100)}, "setup", "trained", "weights")
+    few = Snapshot({**before.decisions, "a.tsv:1": "topic foods", "a.tsv:2": "topic foods"}, "setup", "trained", "cpu")
+    many = Snapshot({k: "topic foods" for k in before.decisions}, "setup", "trained", "cpu")
+    assert snapshot_problem(before, few, []) is None
+    assert snapshot_problem(before, many, []) is not None
+    assert snapshot_problem(before, few, ["a.tsv:2"]) is not None  # a danger message lost its advice
+    fewer = Snapshot(dict(list(before.decisions.items())[1:]), "setup", "trained", "cpu")
+    assert snapshot_problem(before, fewer, []) is not None  # a labelled message removed
 
 
 def test_evaluation_sets_are_large_and_varied():

@@ -216,9 +216,17 @@ def test_a_message_in_another_language_after_a_question_is_told_so_not_answered_
     assert (got.intent, got.rule) == (Intent.out_of_scope, "other-language")
 
 
+@pytest.mark.parametrize("then", ["Wie wird das Wetter am Wochenende in München?", "xyzzy plugh"])
+def test_after_a_danger_message_even_a_message_the_models_cannot_read_gets_its_advice(responder, then):
+    got = _after(responder, "i took 30 of my pramipexole an hour ago", then)
+    assert got.intent is Intent.emergency and got.rule == "overdose"
+
+
 def test_a_new_subject_after_a_question_is_declined_however_the_joined_reading_ranks_it(responder):
     for unrelated in ("period cramps killing me what helps", "how to iron a shirt w/o an iron lol"):
         assert _after(responder, "which magnesium is best for rls", unrelated).intent is Intent.out_of_scope
+    for leaning in ("what about my friend?", "and for my friend?"):  # not small talk: "friend" is no filler
+        assert _after(responder, "which magnesium is best for rls", leaning).intent is Intent.topic
     got = _after(responder, "which magnesium is best for rls", "what do i do about it")  # all leaning words
     assert got.intent is Intent.topic and got.follow_up
 
@@ -305,6 +313,8 @@ def test_processes_starting_together_build_a_cached_model_once(tmp_path):
     """The second waits for the first's file instead of training beside it (two test workers or
     two bot processes on two cores each took twice as long)."""
     import threading
+
+    pytest.importorskip("fcntl")  # elsewhere each process builds its own, as before
 
     from bot.understanding.cache import cached
 

@@ -57,7 +57,14 @@ def _exclusive(path: Path) -> Iterator[None]:
         yield
         return
     with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.info("waiting for another process to build %s", path.name)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError as exc:  # a file system without locks (some network mounts): build unlocked
+            log.warning("cannot lock the cache (%s); building without the lock", exc.strerror)
         yield  # closing the file releases the lock
 
 

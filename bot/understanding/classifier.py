@@ -60,7 +60,7 @@ _LEANING = re.compile(
 )
 SMALLTALK_FILLER = frozenset(
     """bot there so much again very please you guys mate buddy lol haha dear sir a real actually
-    just really the po amigo friend""".split()  # "po": the Filipino courtesy word ("hello po, good evening")
+    just really the po""".split()  # "po": the Filipino courtesy word ("hello po, good evening")
 )
 THANKS_EMOJI = set("👍🙏❤♥😊🙂👌💙💚💜")
 SIGN_OFF_KINDS = ("thanks", "goodbye")  # may close a longer message that asks nothing

@@ -62,14 +62,21 @@ def char_terms(text: str) -> list[str]:
     """Character n-grams inside each word as typed, padded with spaces (scikit-learn's char_wb)."""
     terms: list[str] = []
     for token in raw_tokens(text):
-        terms += _word_char_terms(token)
+        terms += _word_char_terms(token) if len(token) <= CACHED_WORD else _char_terms(token)
     return terms
 
 
-@lru_cache(maxsize=100_000)
+CACHED_WORD = 24  # longer "words" (a pasted link, a key held down) are rare and large: not kept
+
+
+@lru_cache(maxsize=20_000)
 def _word_char_terms(token: str) -> tuple[str, ...]:
     """One word's n-grams, kept: most words of a message were seen before, and the kept strings
     keep their hashes for the lexicon's lookup (a third of featurising a long message)."""
+    return _char_terms(token)
+
+
+def _char_terms(token: str) -> tuple[str, ...]:
     padded = f" {token} "
     prefix = "d" if token in STOPWORDS else "c"
     terms: list[str] = []
