@@ -163,3 +163,20 @@ def test_a_language_overlay_points_its_mistakes_at_its_own_file_and_line(content
     )
     assert any("messages.yaml:4: buttons.topics: a label starts with a word" in p for p in problems)
     assert any("messages.yaml:5: help: <b> is never closed" in p for p in problems)
+
+
+def test_content_that_passed_the_checks_is_not_checked_again_until_a_file_changes(tmp_path, monkeypatch):
+    from bot.knowledge import lint
+
+    monkeypatch.setenv("RLS_BOT_CACHE", str(tmp_path / "cache"))
+    root = _copy_content(tmp_path)
+    checked: list[int] = []
+    real = lint.content_problems
+    monkeypatch.setattr(lint, "content_problems", lambda *args: checked.append(1) or real(*args))
+    load_content(root)
+    load_content(root)
+    assert checked == [1]  # the second start skips the ~11,000-line check
+    with (root / "training" / "off_topic" / "everyday.txt").open("a", encoding="utf-8") as extra:
+        extra.write("what foods have magnesium\n")  # also a foods example: it teaches two things
+    with pytest.raises(ContentError, match="also taught"):
+        load_content(root)
