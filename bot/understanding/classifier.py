@@ -379,7 +379,7 @@ class Classifier:
             trace.append(Stage("context", "read together with the previous question"))
             together = self._read(f"{context.text.rstrip('.?! ')}. {text}")
             joined = self._understand(together, trace, focus=reading)
-            if joined.intent is Intent.topic and not self._new_subject(context, together, trace):
+            if joined.intent is Intent.topic and not self._new_subject(context, reading, together, trace):
                 found = replace(joined, follow_up=True)
         if verdict is not None:  # caution: the urgent-care advice comes first, then this answer
             topic = found.topic if found.intent is Intent.topic else None
@@ -404,8 +404,12 @@ class Classifier:
         unclear = found.intent is not Intent.topic or not found.confident
         return unclear or leaning
 
-    def _new_subject(self, context: Context, together: _Reading, trace: list[Stage]) -> bool:
-        """Does the message, read with the previous question, take it out of our subject?"""
+    def _new_subject(self, context: Context, reading: _Reading, together: _Reading, trace: list[Stage]) -> bool:
+        """Does the message, read with the previous question, take it out of our subject? Not if,
+        alone, it ranks the previous question's topic first ("how hot" after a bath question)."""
+        alone = _top(self._rank(reading), 1)
+        if alone and alone[0][0] == context.topic:
+            return False
         drop = self._in_scope(self._read(context.text)) - self._in_scope(together)
         if drop > NEW_SUBJECT_DROP:
             trace.append(Stage("context", "a new subject: read alone", (("drop", drop),)))
