@@ -16,9 +16,11 @@ from .conftest import FakeClock, webhook_serving
 
 async def test_two_processes_share_one_limit_one_warning_and_one_pause(database_url, sessions, clock: FakeClock):
     other = create_engine(database_url)  # the second process has its own engine
+    # A generous timeout: on a loaded CI machine one SQLite upsert took over the 0.5 s default, the
+    # guard fell back to counting alone, and the test measured the fallback instead of the sharing.
     guards = [
-        SharedFloodGuard(sessions, limit=20, window=10, pause=30, clock=clock),
-        SharedFloodGuard(session_factory(other), limit=20, window=10, pause=30, clock=clock),
+        SharedFloodGuard(sessions, limit=20, window=10, pause=30, clock=clock, timeout=10.0),
+        SharedFloodGuard(session_factory(other), limit=20, window=10, pause=30, clock=clock, timeout=10.0),
     ]
     try:
         verdicts = []

@@ -455,9 +455,14 @@ def test_the_frequency_table_gives_wordfreqs_own_values(tmp_path):
 
 
 def test_a_damaged_frequency_table_is_rebuilt_not_fatal(tmp_path, caplog, monkeypatch):
+    import numpy as np
+
     from bot.understanding import frequency
 
     monkeypatch.setenv("RLS_BOT_CACHE", str(tmp_path))
+    # A two-word table: building wordfreq's whole one twice took 14 s of the suite.
+    small = frequency.ZipfTable(["magnesium", "the"], np.full((2, len(frequency.COLUMNS)), 720, dtype=np.int16))
+    monkeypatch.setattr(frequency.ZipfTable, "build", classmethod(lambda cls: small))
     frequency.table.cache_clear()
     try:
         frequency.table()
