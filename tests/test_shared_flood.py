@@ -40,7 +40,7 @@ async def test_two_processes_share_one_limit_one_warning_and_one_pause(database_
 
 async def test_a_new_window_starts_the_count_again_and_idle_users_are_purged(sessions, clock: FakeClock):
     clock.now = datetime.fromtimestamp(1_800_000_000, clock.now.tzinfo)  # the start of a window
-    guard = SharedFloodGuard(sessions, limit=3, window=10, pause=30, clock=clock)
+    guard = SharedFloodGuard(sessions, limit=3, window=10, pause=30, clock=clock, timeout=10.0)
     assert [await guard.verdict(42) for _ in range(3)] == [Verdict.allow] * 3
     clock.advance(seconds=10)
     assert [await guard.verdict(42) for _ in range(3)] == [Verdict.allow] * 3
