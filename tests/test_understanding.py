@@ -301,10 +301,12 @@ def test_a_damaged_neighbours_cache_is_rebuilt_not_fatal(tmp_path, caplog, damag
     def features(texts):
         return [SimpleNamespace(dense=_unit(1.0, float(t[-1]))) for t in texts]
 
-    first = _neighbours(samples, features, tmp_path)
-    (cached,) = tmp_path.glob("neighbours-*.npz")
-    cached.write_bytes(damage)
-    again = _neighbours(samples, features, tmp_path)
+    from bot.understanding.cache import cached
+
+    first = cached(*_neighbours(samples, features, tmp_path)[1])
+    (stored,) = tmp_path.glob("neighbours-*.npz")
+    stored.write_bytes(damage)
+    again = cached(*_neighbours(samples, features, tmp_path)[1])
     assert "unreadable" in caplog.text
     assert np.array_equal(again.inside, first.inside) and np.allclose(again.vectors, first.vectors)
 
@@ -347,6 +349,48 @@ def test_processes_starting_together_build_a_cached_model_once(tmp_path):
     assert cached(path, lambda p: Built(p.read_text()), first_build).by == "first"
     results["thread"].join()  # type: ignore[attr-defined]
     assert results["second"] == "first"  # loaded what the first stored
+
+
+def test_a_process_builds_another_model_while_the_first_is_being_built_elsewhere(tmp_path):
+    """Two test workers in a clean clone: one trains the safety model, the other the rest."""
+    import threading
+
+    from bot.understanding.cache import Job, cached_all
+
+    pytest.importorskip("fcntl")
+
+    class Built:
+        def __init__(self, by: str) -> None:
+            self.by = by
+
+        def save(self, path):
+            path.write_text(self.by)
+
+    def load(path):
+        return Built(path.read_text())
+
+    started, release = threading.Event(), threading.Event()
+    happened: list[str] = []
+
+    def slow_first() -> Built:
+        started.set()
+        release.wait(timeout=5.0)  # set by the other process's build; times out only if it never runs
+        happened.append("first finished")
+        return Built("first")
+
+    def other_build() -> Built:
+        happened.append("other built")
+        release.set()
+        return Built("other")
+
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    first = threading.Thread(target=cached_all, args=({"a": Job(a, load, slow_first)},))
+    first.start()
+    assert started.wait(timeout=5.0)
+    built = cached_all({"a": Job(a, load, lambda: Built("twice")), "b": Job(b, load, other_build)})
+    first.join()
+    assert happened == ["other built", "first finished"]  # it did not wait for "a" before building "b"
+    assert (built["a"].by, built["b"].by) == ("first", "other")  # and "a" was loaded, not built again
 
 
 @pytest.mark.parametrize(

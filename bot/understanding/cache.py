@@ -9,7 +9,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 # What a damaged or truncated cache file raises on loading (numpy reads .npz files as zip archives)
@@ -38,34 +38,69 @@ def cached(path: Path | None, load: Callable[[Path], _T], build: Callable[[], _T
     others wait for the first and load what it stored, instead of each training on a shared CPU."""
     if path is None:
         return _load_or_build(path, load, build)
-    with _exclusive(path):
+    with _exclusive(path, wait=True):
         return _load_or_build(path, load, build)
 
 
+class Job(NamedTuple):
+    """One cached artefact to load or build."""
+
+    path: Path | None
+    load: Callable[[Path], Any]
+    build: Callable[[], Any]
+
+
+def cached_all(jobs: dict[str, Job]) -> dict[str, Any]:
+    """`cached` for several artefacts, in the order given unless another process is building one:
+    then this one builds the next instead and waits only when nothing else is left. Two processes
+    starting together (test workers in a clean clone) train different models side by side."""
+    done: dict[str, Any] = {}
+    pending = list(jobs)
+    while pending:
+        for name in pending:
+            path, load, build = jobs[name]
+            if path is None:
+                done[name] = _load_or_build(path, load, build)
+                break
+            with _exclusive(path, wait=False) as held:
+                if held:
+                    done[name] = _load_or_build(path, load, build)
+                    break
+        else:  # every one left is being built elsewhere: wait for the first
+            name = pending[0]
+            done[name] = cached(jobs[name].path, jobs[name].load, jobs[name].build)
+        pending.remove(name)
+    return done
+
+
 @contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
-    """Hold a lock beside `path` (none where the cache cannot be written or flock is missing)."""
+def _exclusive(path: Path, wait: bool) -> Iterator[bool]:
+    """Hold a lock beside `path`; yields False only when another process holds it and `wait` is
+    False. Where the cache cannot be written or flock is missing, nothing is locked (True)."""
     try:
         import fcntl
     except ImportError:  # not POSIX: each process builds its own, as before
-        yield
+        yield True
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(path.with_name(path.name + ".lock"), "a")  # noqa: SIM115 - held across the yield
     except OSError:
-        yield
+        yield True
         return
     with handle:
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                if not wait:
+                    yield False
+                    return
                 log.info("waiting for another process to build %s", path.name)
                 fcntl.flock(handle, fcntl.LOCK_EX)
         except OSError as exc:  # a file system without locks (some network mounts): build unlocked
             log.warning("cannot lock the cache (%s); building without the lock", exc.strerror)
-        yield  # closing the file releases the lock
+        yield True  # closing the file releases the lock
 
 
 def _load_or_build(path: Path | None, load: Callable[[Path], _T], build: Callable[[], _T]) -> _T:

@@ -18,7 +18,7 @@ import numpy as np
 
 from bot.knowledge.schema import Content
 from bot.understanding import datasets
-from bot.understanding.cache import cached, default_cache_dir
+from bot.understanding.cache import Job, cached_all, default_cache_dir
 from bot.understanding.datasets import Sample
 from bot.understanding.features import EMBEDDING_DIM, STYLE_PREFIXES, Features, Featurizer
 from bot.understanding.linear import Hyper, Lexicon, LinearModel, fingerprint, train
@@ -66,19 +66,13 @@ class _FeatureMemo:
         return [self._done[t] for t in texts]
 
 
-def _build(
-    name: str,
-    samples: list[Sample],
-    hyper: Hyper,
-    features: _FeatureMemo,
-    cache: Path | None,
-    keys: list[str] | None = None,
-) -> LinearModel:
+def _model(
+    name: str, samples: list[Sample], hyper: Hyper, features: _FeatureMemo, cache: Path | None
+) -> tuple[str, Job]:
+    """The cache key of a model, and how to load or train it."""
     texts = [s.text for s in samples]
     labels = [s.label for s in samples]
     key = fingerprint(name, texts, labels, hyper, features.signature)
-    if keys is not None:  # what Models.trained_on reports
-        keys.append(key)
 
     def trained() -> LinearModel:
         started = time.perf_counter()
@@ -86,22 +80,18 @@ def _build(
         log.info("trained the %s model on %d messages in %.1f s", name, len(samples), time.perf_counter() - started)
         return model
 
-    return cached(cache / f"{name}-{key}.npz" if cache else None, LinearModel.load, trained)
+    return key, Job(cache / f"{name}-{key}.npz" if cache else None, LinearModel.load, trained)
 
 
-def _neighbours(
-    samples: list[Sample], features: _FeatureMemo, cache: Path | None, keys: list[str] | None = None
-) -> Neighbours:
+def _neighbours(samples: list[Sample], features: _FeatureMemo, cache: Path | None) -> tuple[str, Job]:
     texts = [s.text for s in samples]
     labels = [s.label for s in samples]
     key = fingerprint("neighbours", texts, labels, Hyper(), f"wordllama-{EMBEDDING_DIM}")
-    if keys is not None:  # what Models.trained_on reports
-        keys.append(key)
 
     def gathered() -> Neighbours:
         return Neighbours.of([f.dense for f in features(texts)], [label == datasets.IN for label in labels])
 
-    return cached(cache / f"neighbours-{key}.npz" if cache else None, Neighbours.load, gathered)
+    return key, Job(cache / f"neighbours-{key}.npz" if cache else None, Neighbours.load, gathered)
 
 
 def load_models(
@@ -119,12 +109,20 @@ def load_models(
         return [s for s in samples if keep(s)] if keep else samples
 
     samples = datasets.sets(content)
+    planned = {
+        "gate": _model("gate", chosen(samples.gate), GATE, features, cache),
+        "ranker": _model("ranker", chosen(samples.ranker), RANKER, features, cache),
+        "safety": _model("safety", chosen(samples.safety), SAFETY, features, cache),
+        "neighbours": _neighbours(chosen(samples.gate), features, cache),
+    }
+    # The longest to train first: a second process starting at once takes the others meanwhile.
+    order = ("safety", "gate", "ranker", "neighbours")
+    built = cached_all({name: planned[name][1] for name in order})
     lexicon = Lexicon()  # a message's terms are looked up once for the three models
-    keys: list[str] = []
     return Models(
-        gate=_build("gate", chosen(samples.gate), GATE, features, cache, keys).sharing(lexicon),
-        ranker=_build("ranker", chosen(samples.ranker), RANKER, features, cache, keys).sharing(lexicon),
-        safety=_build("safety", chosen(samples.safety), SAFETY, features, cache, keys).sharing(lexicon),
-        neighbours=_neighbours(chosen(samples.gate), features, cache, keys),
-        trained_on="-".join(keys),
+        gate=built["gate"].sharing(lexicon),
+        ranker=built["ranker"].sharing(lexicon),
+        safety=built["safety"].sharing(lexicon),
+        neighbours=built["neighbours"],
+        trained_on="-".join(key for key, _ in planned.values()),
     )
