@@ -113,8 +113,10 @@ def _evaluate(responder: Responder, args: argparse.Namespace, content_dir: Path)
         print("\n".join(report.lines()))
         if args.mistakes:
             print("\n".join(confusion(report)))
+    if not (args.diff or args.update_snapshot):
+        return 0
     snapshot = load_snapshot(args.snapshot)
-    models = responder.classifier.models
+    models = responder.classifier.models  # digests of the content, code and weights: only for the snapshot
     today = Snapshot(decisions, decided_by(content_dir), models.trained_on, models.weights())
     if args.diff:
         moved = diff({k: v for k, v in snapshot.decisions.items() if k in decisions}, decisions, messages)

@@ -171,11 +171,11 @@ def decided_by(content_dir: Path) -> str:
     code and the versions of the libraries above."""
     from importlib.metadata import PackageNotFoundError, version
 
+    from bot.understanding.cache import files_digest
+
     digest = hashlib.sha256()
     for root in (Path(content_dir), Path(__file__).resolve().parent):
-        for file in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in _READ):
-            digest.update(f"{root.name}/{file.relative_to(root).as_posix()}\n".encode())
-            digest.update(file.read_bytes())
+        files_digest(root, f"{root.name}/", _READ, digest)
     for name in LIBRARIES:
         try:
             digest.update(f"{name}={version(name)}\n".encode())

@@ -12,7 +12,6 @@ contradicts itself, or describes behaviour the bot does not have. `load_content`
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -109,12 +108,9 @@ def checked_stamp(root: Path) -> Path:
     """Where a clean run of content_problems over exactly these files (and this checking code) is
     recorded: the check reads ~11,000 training lines, a third of loading the content, and gives
     the same answer until a file or the code changes."""
-    from bot.understanding.cache import default_cache_dir
+    from bot.understanding.cache import default_cache_dir, files_digest
 
-    digest = hashlib.sha256()
-    for file in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(f"{file.relative_to(root).as_posix()}\n".encode())
-        digest.update(file.read_bytes())
+    digest = files_digest(root)
     for module in (__file__, text.__file__):
         digest.update(Path(module).read_bytes())
     return default_cache_dir() / f"content-checked-{digest.hexdigest()[:24]}"

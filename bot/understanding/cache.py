@@ -3,13 +3,14 @@ between starts, and the one way they are loaded or built: a damaged file is rebu
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import IO, Any, NamedTuple, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 # What a damaged or truncated cache file raises on loading (numpy reads .npz files as zip archives)
@@ -88,19 +89,34 @@ def _exclusive(path: Path, wait: bool) -> Iterator[bool]:
     except OSError:
         yield True
         return
-    with handle:
+    with handle:  # closing the file releases the lock
+        yield _lock(handle, path, wait, fcntl)
+
+
+def _lock(handle: IO[str], path: Path, wait: bool, fcntl: Any) -> bool:
+    """Take the lock on `handle`: False if another process holds it and `wait` is False."""
+    try:
         try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if not wait:
-                    yield False
-                    return
-                log.info("waiting for another process to build %s", path.name)
-                fcntl.flock(handle, fcntl.LOCK_EX)
-        except OSError as exc:  # a file system without locks (some network mounts): build unlocked
-            log.warning("cannot lock the cache (%s); building without the lock", exc.strerror)
-        yield True  # closing the file releases the lock
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                return False
+            log.info("waiting for another process to build %s", path.name)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+    except OSError as exc:  # a file system without locks (some network mounts): build unlocked
+        log.warning("cannot lock the cache (%s); building without the lock", exc.strerror)
+    return True
+
+
+def files_digest(root: Path, prefix: str = "", suffixes: frozenset[str] | None = None, digest: Any = None) -> Any:
+    """A running sha256 (`digest`, or a new one) of every file under `root` (or those with one of
+    `suffixes`), each named by `prefix` and its path inside `root`: what a cache stamp or the
+    evaluation snapshot says it was made from."""
+    digest = digest if digest is not None else hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file() and (suffixes is None or p.suffix in suffixes)):
+        digest.update(f"{prefix}{file.relative_to(root).as_posix()}\n".encode())
+        digest.update(file.read_bytes())
+    return digest
 
 
 def _load_or_build(path: Path | None, load: Callable[[Path], _T], build: Callable[[], _T]) -> _T:
