@@ -167,15 +167,20 @@ class Snapshot:
 
 
 def decided_by(content_dir: Path) -> str:
-    """A digest of everything but the machine that decides the answers: the content, the bot's
-    code and the versions of the libraries above."""
+    """A digest of everything but the machine that decides the answers: the content, the code
+    that reads it and the messages (understanding, knowledge, this module) and the versions of the
+    libraries above. The rest of the bot (diary, reminders, Telegram) decides no answer, so an edit
+    there leaves the snapshot's header current."""
     from importlib.metadata import PackageNotFoundError, version
 
     from bot.understanding.cache import files_digest
 
     digest = hashlib.sha256()
-    for root in (Path(content_dir), Path(__file__).resolve().parent):
-        files_digest(root, f"{root.name}/", _READ, digest)
+    code = Path(__file__).resolve().parent
+    files_digest(Path(content_dir), "content/", _READ, digest)
+    for package in _DECIDING:
+        files_digest(code / package, f"bot/{package}/", _READ, digest)
+    digest.update(Path(__file__).read_bytes())
     for name in LIBRARIES:
         try:
             digest.update(f"{name}={version(name)}\n".encode())
@@ -184,6 +189,7 @@ def decided_by(content_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+_DECIDING = ("understanding", "knowledge")
 _READ = frozenset({".py", ".yaml", ".yml", ".tsv", ".txt", ".json"})
 
 
@@ -223,9 +229,13 @@ def snapshot_problem(snapshot: Snapshot, today: Snapshot, danger_lost: list[str]
     if unmatched:
         return f"{len(unmatched)} labelled message(s) added or removed since the snapshot; {hint}"
     moved = sum(1 for key, value in today.decisions.items() if snapshot.decisions[key] != value)
+    same_setup = (snapshot.decided_by, snapshot.trained_on) == (today.decided_by, today.trained_on)
+    if not moved and not same_setup and snapshot.weights == today.weights:
+        # The machine that wrote the snapshot, after an edit that moved nothing: a stale header
+        # would deny another machine its drift allowance, so CI there would fail.
+        return "the snapshot's header is stale (content, code or libraries changed); run `--update-snapshot`"
     if not moved:
         return None
-    same_setup = (snapshot.decided_by, snapshot.trained_on) == (today.decided_by, today.trained_on)
     if same_setup and snapshot.decided_by and snapshot.weights != today.weights:
         if moved <= PLATFORM_DRIFT * len(today.decisions):
             return None

@@ -53,6 +53,23 @@ def test_the_snapshot_is_exact_for_the_same_models_and_after_any_edit():
     assert snapshot_problem(BEFORE, _today(moved, setup="edited", weights="w2"), []) is not None  # an edit
 
 
+def test_an_edit_that_moves_nothing_still_needs_the_snapshot_header_rewritten():
+    """On the machine that wrote it (same weights), a header naming old content or code is stale:
+    another machine would then be held to the exact check and fail on its own arithmetic."""
+    assert snapshot_problem(BEFORE, _today({}, setup="edited"), []) is not None
+    assert snapshot_problem(BEFORE, _today({}, setup="edited", weights="cpu"), []) is None  # cannot tell
+
+
+def test_the_header_changes_with_any_content_edit(tmp_path):
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "scope.yaml").write_text("a: 1\n")
+    before = decided_by(content)
+    assert decided_by(content) == before
+    (content / "scope.yaml").write_text("a: 2\n")
+    assert decided_by(content) != before
+
+
 def test_another_machines_arithmetic_may_move_a_few_decisions_but_never_a_danger_messages_advice():
     before = Snapshot({f"a.tsv:{i}": "topic iron" for i in range(100)}, "setup", "trained", "weights")
     few = Snapshot({**before.decisions, "a.tsv:1": "topic foods", "a.tsv:2": "topic foods"}, "setup", "trained", "cpu")

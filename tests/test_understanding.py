@@ -128,6 +128,9 @@ def test_self_harm_reply_gives_a_crisis_line(responder):
         ("namaste ji", "greeting"),
         ("Hi. Who are you? Bye.", "about-bot"),  # one-word sentences are small talk too
         ("Thanks for explaining how much magnesium is safe, very helpful", "thanks"),  # says what helped
+        ("Merhaba, how are you today?", "greeting"),
+        ("good evening! just found you through a friend", "greeting"),
+        ("what sort of stuff can you actually help me with?", "about-bot"),
     ],
 )
 def test_smalltalk(responder, message, kind):
@@ -140,7 +143,14 @@ def test_greeting_with_a_question_answers_the_question(responder):
 
 
 @pytest.mark.parametrize(
-    "message", ["remind me to stretch at 9pm", "no more reminders please", "turn off the nightly ping"]
+    "message",
+    [
+        "remind me to stretch at 9pm",
+        "no more reminders please",
+        "turn off the nightly ping",
+        "Please remember me every evening at 21:00 to take warm bath for the legs",  # non-native English
+        "Can you make alarm for me for stretching the legs before sleep, at 22h?",
+    ],
 )
 def test_reminder_requests(responder, message):
     assert responder.classifier.classify(message).intent is Intent.reminders
@@ -148,7 +158,12 @@ def test_reminder_requests(responder, message):
 
 @pytest.mark.parametrize(
     "message",
-    ["restless mind at night, cant stop thinking about work. tips?", "how do I turn off email notifications"],
+    [
+        "restless mind at night, cant stop thinking about work. tips?",
+        "how do I turn off email notifications",
+        "my legs wake me at 3am every night like an alarm clock",
+        "do you remember me? I asked about iron last week",
+    ],
 )
 def test_words_reminders_share_with_other_requests_do_not_make_a_reminder_request(responder, message):
     assert responder.classifier.classify(message).intent is not Intent.reminders
