@@ -41,8 +41,8 @@ class Hyper:
     normalise: bool = True  # False: evidence adds up, so a long story keeps the weight of its key words
     intercept: bool = True  # False: a message with no evidence either way sits on the boundary
     # lbfgs stops when its steps get this small. At 1e-3 it stopped far enough from the optimum
-    # that one added training line moved 90 of ~5,800 evaluation decisions (another CPU's
-    # rounding, 91); at 1e-4, 16 (27). Training the safety model takes about twice as long.
+    # that one added training line moved 90 of 6,456 evaluation decisions; at 1e-4, 16. Another
+    # CPU's rounding moved 91 and 27 of 5,239. The safety model trains about twice as long.
     tol: float = 1e-4
 
 
