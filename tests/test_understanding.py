@@ -131,6 +131,8 @@ def test_self_harm_reply_gives_a_crisis_line(responder):
         ("Merhaba, how are you today?", "greeting"),
         ("good evening! just found you through a friend", "greeting"),
         ("what sort of stuff can you actually help me with?", "about-bot"),
+        ("Спасибо большое!", "thanks"),  # before the "I only read English" reply
+        ("привет", "greeting"),
     ],
 )
 def test_smalltalk(responder, message, kind):
