@@ -420,6 +420,7 @@ def test_a_process_builds_another_model_while_the_first_is_being_built_elsewhere
         "Ola, my legs crawl every night, why?",  # a greeting in another language, then a question
         "olanzapine makes my legs worse",  # starts with the letters of a greeting, not the word
         "hello this is Margaret what foods have magnesium in them I would rather not take pills Thank you",
+        "what should he ask the doctor then",  # "ask" and "doctor" are also words of "are you a doctor"
     ],
 )
 def test_a_question_of_small_words_or_after_thanks_is_not_small_talk(responder, message):

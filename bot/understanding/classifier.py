@@ -219,14 +219,19 @@ class Classifier:
             key=len,
             reverse=True,
         )
+        # A message made of words about the bot needs one that is not also a topic's word ("doctor"
+        # in "are you a doctor"): "what should he ask the doctor then" is a question. (A question is
+        # never a greeting, thanks or goodbye anyway.)
+        subject = {t for topic in content.topics.values() for k in (*topic.keywords, topic.title) for t in raw_tokens(k)}
+        self._smalltalk_own: dict[str, frozenset[str]] = {}
         for kind in content.smalltalk.kinds:
             for phrase in kind.phrases:
                 key = _smalltalk_key(raw_tokens(phrase))
                 if key:
                     self._smalltalk.setdefault(key, kind.id)
-            self._smalltalk_words[kind.id] = (
-                frozenset(t for p in kind.phrases for t in raw_tokens(p)) | SMALLTALK_FILLER
-            )
+            words = frozenset(t for p in kind.phrases for t in raw_tokens(p))
+            self._smalltalk_words[kind.id] = words | SMALLTALK_FILLER
+            self._smalltalk_own[kind.id] = words - SMALLTALK_FILLER - (set() if kind.id in CHAT_KINDS else subject)
         self._sign_offs = [
             (tuple(raw_tokens(p)), k.id)
             for k in content.smalltalk.kinds
@@ -262,8 +267,8 @@ class Classifier:
             for kind, known in self._smalltalk_words.items():
                 if asking and kind in CHAT_KINDS:
                     continue
-                if content_words and all(t in known for t in content_words):  # "thanks so much, that helps"
-                    return kind
+                if all(t in known for t in content_words) and not self._smalltalk_own[kind].isdisjoint(content_words):
+                    return kind  # "thanks so much, that helps"
             choices = [p for p, k in self._smalltalk.items() if not (asking and k in CHAT_KINDS)]
             found = process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=88)
             if found:
