@@ -230,10 +230,10 @@ def snapshot_problem(snapshot: Snapshot, today: Snapshot, danger_lost: list[str]
         return f"{len(unmatched)} labelled message(s) added or removed since the snapshot; {hint}"
     moved = sum(1 for key, value in today.decisions.items() if snapshot.decisions[key] != value)
     same_setup = (snapshot.decided_by, snapshot.trained_on) == (today.decided_by, today.trained_on)
-    if not moved and not same_setup and snapshot.weights == today.weights:
-        # The machine that wrote the snapshot, after an edit that moved nothing: a stale header
-        # would deny another machine its drift allowance, so CI there would fail.
-        return "the snapshot's header is stale (content, code or libraries changed); run `--update-snapshot`"
+    if not moved and not same_setup and snapshot.decided_by:
+        # An edit that moved nothing here: a stale header would deny another machine its drift
+        # allowance, so CI there would fail. (What decided and trained is the same on every machine.)
+        return "the snapshot's header is stale (content, code, training or libraries changed); run `--update-snapshot`"
     if not moved:
         return None
     if same_setup and snapshot.decided_by and snapshot.weights != today.weights:

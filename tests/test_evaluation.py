@@ -54,10 +54,12 @@ def test_the_snapshot_is_exact_for_the_same_models_and_after_any_edit():
 
 
 def test_an_edit_that_moves_nothing_still_needs_the_snapshot_header_rewritten():
-    """On the machine that wrote it (same weights), a header naming old content or code is stale:
-    another machine would then be held to the exact check and fail on its own arithmetic."""
+    """A header naming old content, code or training is stale on any machine: another machine would
+    then be held to the exact check and fail on its own arithmetic."""
     assert snapshot_problem(BEFORE, _today({}, setup="edited"), []) is not None
-    assert snapshot_problem(BEFORE, _today({}, setup="edited", weights="cpu"), []) is None  # cannot tell
+    assert snapshot_problem(BEFORE, _today({}, setup="edited", weights="cpu"), []) is not None
+    retrained = Snapshot(dict(BEFORE.decisions), "setup", "trained on more", "w2")
+    assert snapshot_problem(BEFORE, retrained, []) is not None
 
 
 def test_the_header_changes_with_any_content_edit(tmp_path):

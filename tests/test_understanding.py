@@ -133,6 +133,8 @@ def test_self_harm_reply_gives_a_crisis_line(responder):
         ("what sort of stuff can you actually help me with?", "about-bot"),
         ("Спасибо большое!", "thanks"),  # before the "I only read English" reply
         ("привет", "greeting"),
+        ("you a doctor?", "about-bot"),  # "doctor" is a topic's word too, but this speaks to the bot
+        ("are you a doctor or a bot", "about-bot"),
     ],
 )
 def test_smalltalk(responder, message, kind):
@@ -164,7 +166,12 @@ def test_reminder_requests(responder, message):
         "restless mind at night, cant stop thinking about work. tips?",
         "how do I turn off email notifications",
         "my legs wake me at 3am every night like an alarm clock",
-        "do you remember me? I asked about iron last week",
+        "do you remember me? I asked about iron last night",
+        "Hi, remember me? the legs are bad again tonight",
+        "I set an alarm to wake up and my legs were jumping, what helps?",
+        "should I set an alarm to take iron on an empty stomach?",
+        "my alarm goes off at 6 and I can't make it through the day, legs kept me up all night",
+        "remember me at my best, I can't do these nights anymore",  # may be a goodbye: never a settings reply
     ],
 )
 def test_words_reminders_share_with_other_requests_do_not_make_a_reminder_request(responder, message):
@@ -226,6 +233,14 @@ def _after(responder, first: str, then: str):
     now = datetime(2026, 1, 1, tzinfo=UTC)
     context = remember(responder.classifier.classify(first, None, now), first, now, None)
     return responder.classifier.classify(then, context, now + timedelta(seconds=30))
+
+
+@pytest.mark.parametrize("message", ["你好，我想自杀", "привет помогите", "مرحبا ساعدني"])
+def test_a_greeting_in_another_script_then_more_of_it_is_not_small_talk(responder, message):
+    """Chinese has no spaces: what follows the greeting is one token, but a whole sentence; the
+    other-language reply carries the emergency line."""
+    reply = responder.answer(message)
+    assert reply.intent is Intent.out_of_scope and "emergency" in reply.text
 
 
 def test_a_message_in_another_language_after_a_question_is_told_so_not_answered_from_it(responder):
@@ -421,6 +436,9 @@ def test_a_process_builds_another_model_while_the_first_is_being_built_elsewhere
         "olanzapine makes my legs worse",  # starts with the letters of a greeting, not the word
         "hello this is Margaret what foods have magnesium in them I would rather not take pills Thank you",
         "what should he ask the doctor then",  # "ask" and "doctor" are also words of "are you a doctor"
+        "what sort of things can help",  # words of "what sort of things can you help with"
+        "questions for my doctor",
+        "my friend recommended zinc",  # not "my friend recommended you" with a word changed
     ],
 )
 def test_a_question_of_small_words_or_after_thanks_is_not_small_talk(responder, message):
