@@ -51,6 +51,13 @@ def responder(content: Content) -> Responder:
     return Responder(content)
 
 
+@pytest.fixture(scope="session")
+def models_cached(responder: Responder) -> None:
+    """For tests that start `python -m bot` processes: the models are in the shared cache first.
+    Otherwise, in a clean clone's first minutes, such a process waits on the cache lock while
+    another test worker trains them, and its start-up timeout runs out."""
+
+
 @pytest.fixture
 async def bot_api() -> AsyncIterator[FakeBotApi]:
     api = await FakeBotApi().start()

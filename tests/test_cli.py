@@ -7,7 +7,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from bot.cli import main
+
+pytestmark = pytest.mark.usefixtures("models_cached")  # processes load, never train, the models
 
 
 def run_cli(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -15,6 +15,8 @@ from bot.knowledge.schema import MAX_ANSWER_CHARS
 
 from .conftest import CONTENT_DIR
 
+pytestmark = pytest.mark.usefixtures("models_cached")  # processes load, never train, the models
+
 
 def test_every_topic_has_sources_related_topics_and_fits_a_phone_screen(content):
     assert len(content.topics) >= 20

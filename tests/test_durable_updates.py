@@ -25,6 +25,8 @@ from .conftest import ROOT, reset_postgres
 from .test_update_order import button
 from .test_webhook import SECRET, update
 
+pytestmark = pytest.mark.usefixtures("models_cached")  # processes load, never train, the models
+
 LEASE_PASSED = "60"  # seconds added to a restarted bot's clock: its predecessor's leases are over
 
 

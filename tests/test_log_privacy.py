@@ -10,10 +10,14 @@ import os
 import signal
 import sys
 
+import pytest
+
 from bot import logs
 from bot.devtools.fake_bot_api import FakeBotApi
 
 from .conftest import ROOT
+
+pytestmark = pytest.mark.usefixtures("models_cached")  # processes load, never train, the models
 
 TOKEN = "987654321:PRIVATE-token_never_in_any_log_0123"
 ZELDA = {"id": 4242, "is_bot": False, "first_name": "Zelda", "last_name": "Quackenbush", "username": "zq_hidden_user"}

@@ -11,10 +11,14 @@ import time
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.devtools.fake_bot_api import FakeBotApi
 
 from .conftest import ROOT
 from .test_telegram import buttons
+
+pytestmark = pytest.mark.usefixtures("models_cached")  # processes load, never train, the models
 
 
 async def test_a_user_talks_to_the_real_bot_process(bot_api: FakeBotApi, tmp_path):

@@ -14,6 +14,8 @@ import pytest
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.usefixtures("models_cached")  # processes load, never train, the models
+
 
 def _python(*args: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, *args], cwd=ROOT, text=True, **kwargs)

@@ -14,6 +14,8 @@ from bot.config import ConfigError, Settings, load_settings
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.usefixtures("models_cached")  # processes load, never train, the models
+
 TOKEN = "123456789:SECRETsecretSECRETsecret_0123456789"
 
 

@@ -9,6 +9,7 @@ import signal
 import sys
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import insert
 
 from bot.devtools.fake_bot_api import FakeBotApi
@@ -16,6 +17,8 @@ from bot.storage.database import create_engine, upgrade
 from bot.storage.models import Subscription
 
 from .conftest import ROOT, subscription
+
+pytestmark = pytest.mark.usefixtures("models_cached")  # processes load, never train, the models
 
 CHATS = 120
 

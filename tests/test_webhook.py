@@ -23,6 +23,8 @@ from bot.web import MAX_UPDATE_BYTES, SECRET_HEADER
 
 from .conftest import CONTENT_DIR
 
+pytestmark = pytest.mark.usefixtures("models_cached")  # processes load, never train, the models
+
 SECRET = "s3cret-Token_for-tests"
 
 
