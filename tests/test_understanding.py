@@ -135,6 +135,8 @@ def test_self_harm_reply_gives_a_crisis_line(responder):
         ("привет", "greeting"),
         ("you a doctor?", "about-bot"),  # "doctor" is a topic's word too, but this speaks to the bot
         ("are you a doctor or a bot", "about-bot"),
+        ("hiya, am i talking to a real person or a bot?", "about-bot"),  # read as if "hiya" were not there
+        ("hello there how are you", "greeting"),  # every word a stop word or filler
     ],
 )
 def test_smalltalk(responder, message, kind):

@@ -258,11 +258,18 @@ class Classifier:
             return None
         if key in self._smalltalk:
             return self._smalltalk[key]
-        # "Good morning. Who am I speaking to?": a greeting before another kind of small talk
+        # "Good morning. Who am I speaking to?", "hiya, am i talking to a real person or a bot?": a
+        # greeting before another kind of small talk, read as if the greeting were not there
         for greeting in self._greetings:
             rest = key.removeprefix(greeting + " ")
-            if rest != key and self._smalltalk.get(rest, "greeting") != "greeting":
-                return self._smalltalk[rest]
+            if rest != key:
+                # the greeting as typed, at the start (a corrected typo, "helo", is not found)
+                opening = re.match(r"\W*" + r"\W+".join(map(re.escape, greeting.split())) + r"\b", clean(text))
+                after = clean(text)[opening.end() :] if opening else ""
+                inner = self._smalltalk_kind(self.speller.words(after), after) if after.strip() else None
+                if inner is not None and inner not in CHAT_KINDS:
+                    return inner
+                break
         asking = _asks(text) and "?" in text  # "morning or night?" is a question, not a greeting
         if len(key.split()) <= 6:
             content_words = [t for t in words.tokens if t not in STOPWORDS]
