@@ -245,6 +245,12 @@ def test_a_greeting_in_another_script_then_more_of_it_is_not_small_talk(responde
     assert reply.intent is Intent.out_of_scope and "emergency" in reply.text
 
 
+def test_a_short_question_is_read_with_the_context_unless_it_is_clear_alone(responder):
+    got = _after(responder, "is an iron drip better than tablets for rls", "any side effects?")
+    assert (got.topic, got.follow_up) == ("iron-infusion", True)  # alone: magnesium's side effects
+    assert _after(responder, "what foods have magnesium", "does coffee make rls worse").topic == "caffeine-alcohol"
+
+
 def test_a_message_in_another_language_after_a_question_is_told_so_not_answered_from_it(responder):
     got = _after(responder, "does a hot bath help my legs at night", "Wie wird das Wetter am Wochenende in München?")
     assert (got.intent, got.rule) == (Intent.out_of_scope, "other-language")
