@@ -137,6 +137,7 @@ def test_self_harm_reply_gives_a_crisis_line(responder):
         ("are you a doctor or a bot", "about-bot"),
         ("hiya, am i talking to a real person or a bot?", "about-bot"),  # read as if "hiya" were not there
         ("hello there how are you", "greeting"),  # every word a stop word or filler
+        ("hello? is this thing on", "about-bot"),
     ],
 )
 def test_smalltalk(responder, message, kind):
@@ -447,6 +448,8 @@ def test_a_process_builds_another_model_while_the_first_is_being_built_elsewhere
         "what sort of things can help",  # words of "what sort of things can you help with"
         "questions for my doctor",
         "my friend recommended zinc",  # not "my friend recommended you" with a word changed
+        "what about my daughter",
+        "which one first",
     ],
 )
 def test_a_question_of_small_words_or_after_thanks_is_not_small_talk(responder, message):
