@@ -16,7 +16,7 @@ message of the conversation, if there was one a few minutes ago; danger is alway
 from __future__ import annotations
 
 import re
-import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -29,7 +29,7 @@ from bot.knowledge.schema import Content
 from bot.understanding import frequency
 from bot.understanding.datasets import IN, OUT_OF_SCOPE
 from bot.understanding.features import WORD, Features, Featurizer
-from bot.understanding.language import other_language
+from bot.understanding.language import in_latin_letters, other_language
 from bot.understanding.models import Models, load_models
 from bot.understanding.safety import Level, Rules, SafetyNet, Verdict, sentences
 from bot.understanding.signals import Signal
@@ -167,8 +167,9 @@ THANKS_OPENINGS = frozenset(
 )
 
 
-def _latin(text: str) -> bool:
-    return all(not ch.isalpha() or ch.isascii() or "LATIN" in unicodedata.name(ch, "") for ch in text)
+def _opening(words: Iterable[str]) -> str:
+    """A pattern for these words at the start of a cleaned message, with any punctuation between."""
+    return r"\W*" + r"\W+".join(map(re.escape, words))
 
 
 def _contains_phrase(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
@@ -213,7 +214,7 @@ class Classifier:
         self._reminders = [Signal.parse(s) for s in scope.reminders]
         self._topics = set(content.topics)
         self._foreign_greetings = [  # longest first: "guten morgen" before a shorter one
-            re.compile(r"\W*" + r"\W+".join(map(re.escape, words)) + r"(?!\w)\W*")
+            re.compile(_opening(words) + r"(?!\w)\W*")
             for words in sorted(
                 {tuple(raw_tokens(g)) for g in content.smalltalk.greetings_in_other_languages} - {()},
                 key=len,
@@ -222,18 +223,21 @@ class Classifier:
         ]
         self._smalltalk: dict[str, str] = {}
         self._smalltalk_words: dict[str, frozenset[str]] = {}
-        self._greetings = sorted(  # longest first: "good morning" before "good"
-            {
-                _smalltalk_key(raw_tokens(p))
-                for k in content.smalltalk.kinds
-                if k.id == "greeting"
-                for p in k.phrases
-                if len(raw_tokens(p)) <= 2
-            }
-            - {""},
-            key=len,
-            reverse=True,
-        )
+        self._greetings = [  # longest first: "good morning" before "good"; each with how it is typed
+            (greeting, re.compile(_opening(greeting.split()) + r"\b"))
+            for greeting in sorted(
+                {
+                    _smalltalk_key(raw_tokens(p))
+                    for k in content.smalltalk.kinds
+                    if k.id == "greeting"
+                    for p in k.phrases
+                    if len(raw_tokens(p)) <= 2
+                }
+                - {""},
+                key=len,
+                reverse=True,
+            )
+        ]
         for kind in content.smalltalk.kinds:
             for phrase in kind.phrases:
                 key = _smalltalk_key(raw_tokens(phrase))
@@ -267,12 +271,12 @@ class Classifier:
             return self._smalltalk[key]
         # "Good morning. Who am I speaking to?", "hiya, am i talking to a real person or a bot?": a
         # greeting before another kind of small talk, read as if the greeting were not there
-        for greeting in self._greetings:
+        for greeting, typed in self._greetings:
             rest = key.removeprefix(greeting + " ")
             if rest != key:
-                # the greeting as typed, at the start (a corrected typo, "helo", is not found)
-                opening = re.match(r"\W*" + r"\W+".join(map(re.escape, greeting.split())) + r"\b", clean(text))
-                after = clean(text)[opening.end() :] if opening else ""
+                cleaned = clean(text)
+                opening = typed.match(cleaned)  # as typed: a corrected typo ("helo") is not found
+                after = cleaned[opening.end() :] if opening else ""
                 inner = self._smalltalk_kind(self.speller.words(after), after) if after.strip() else None
                 if inner is not None and inner not in CHAT_KINDS:
                     return inner
@@ -391,7 +395,7 @@ class Classifier:
             rest = self.speller.words(greeted)
             # "namaste ji", "kumusta po kayo", or nothing; not "你好，我想自杀", one token in a
             # script the bot cannot read, which gets the other-language reply with its safety line
-            if len(rest.unknown) == len(rest.tokens) <= 2 and _latin(greeted):
+            if len(rest.unknown) == len(rest.tokens) <= 2 and in_latin_letters(greeted):
                 kind = "greeting"
             else:
                 text, reading = greeted, self._read(greeted)

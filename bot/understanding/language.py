@@ -28,7 +28,7 @@ def other_language(text: str) -> str | None:
     letters = [ch for ch in text if ch.isalpha()]
     if not letters:
         return None
-    foreign = sum(1 for ch in letters if not unicodedata.name(ch, "").startswith("LATIN"))
+    foreign = sum(1 for ch in letters if not latin_letter(ch))
     if foreign / len(letters) >= FOREIGN_SCRIPT:
         return "script"
     words = [w.lower() for w in _WORD.findall(text)]
@@ -37,6 +37,15 @@ def other_language(text: str) -> str | None:
     english = sum(_zipf(w, "en") for w in words)
     best, score = max(((lang, sum(_zipf(w, lang) for w in words)) for lang in LATIN_LANGUAGES), key=lambda x: x[1])
     return best if score > MARGIN * english else None
+
+
+def latin_letter(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith("LATIN")
+
+
+def in_latin_letters(text: str) -> bool:
+    """Every letter of `text` is Latin (none: True)."""
+    return all(latin_letter(ch) for ch in text if ch.isalpha())
 
 
 @lru_cache(maxsize=65536)
