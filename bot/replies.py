@@ -17,7 +17,7 @@ from bot.understanding.classifier import MAX_READ_CHARS
 
 MENU_COLUMNS = 2
 RELAXING_TOPICS = ("lifestyle", "relief-now", "sleep-routine", "exercise", "caffeine-alcohol")
-SMALLTALK_WITH_MENU = {"greeting", "about-bot"}  # these get a few suggested topics and "Topics"
+SMALLTALK_WITH_MENU = {"greeting", "about-bot", "feedback"}  # these get a few suggested topics and "Topics"
 SUGGESTED_TOPICS = 3  # how many topics a greeting or a refusal suggests; /topics shows them all
 
 

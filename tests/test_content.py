@@ -119,6 +119,19 @@ def test_yes_no_words_get_a_quote_them_hint(tmp_path):
     assert "put it in quotes" in str(caught.value)
 
 
+def test_a_signal_with_an_empty_part_points_at_its_line(tmp_path):
+    root = _copy_content(tmp_path)
+    file = root / "smalltalk.yaml"
+    text = file.read_text().replace("      - good bot|bad bot|", "      - good bot + |bad bot|", 1)
+    file.write_text(text)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "good bot + |bad bot" in row)
+    with pytest.raises(ContentError) as caught:
+        load_content(root)
+    [problem] = caught.value.problems
+    assert problem.file == file and problem.line == line, str(caught.value)
+    assert "empty alternative" in problem.reason
+
+
 def test_bad_html_in_an_answer_is_rejected(tmp_path):
     root = _copy_content(tmp_path)
     file = root / "topics" / "kidney.yaml"

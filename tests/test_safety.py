@@ -83,6 +83,8 @@ DANGER = [
     "swelling and pain in my left leg and i feel breathless",
     "i'm having a seizure",
     "my lips are turning blue",
+    "family better off w/o me n my stupid legs",  # "w/o" once read as "with o"
+    "some nights i think i could just take every pill in the house",
 ]
 
 NOT_DANGER = [
@@ -116,6 +118,8 @@ NOT_DANGER = [
     "my legs jump like crazy",
     "i keep waking up with my legs moving",
     "can i overdose on magnesium",
+    # "take every" + "tablets" once read as taking every tablet
+    "is 500 mg of magnesium too much to take every day, the bottle says take two tablets of 250",
 ]
 
 # Reports of ordinary things in words that danger messages also use ("took", "swollen", "stop"):

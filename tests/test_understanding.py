@@ -138,11 +138,51 @@ def test_self_harm_reply_gives_a_crisis_line(responder):
         ("hiya, am i talking to a real person or a bot?", "about-bot"),  # read as if "hiya" were not there
         ("hello there how are you", "greeting"),  # every word a stop word or filler
         ("hello? is this thing on", "about-bot"),
+        # longer ways of asking about the bot, matched by smalltalk.yaml's signals
+        ("are you a real person or a computer my grandson set you up for me on my phone", "about-bot"),
+        ("Hi, district nurse here - is this run by clinicians or is it an automated bot?", "about-bot"),
+        ("Which sources do you draw on? NICE CKS, AASM, something else?", "about-bot"),
+        ("Can you answer questions about other stuff too or only restless legs?", "about-bot"),
+        ("lol are you just chatgpt in a trenchcoat", "about-bot"),
+        ("ur more use than my doctor lol", "feedback"),
+        ("you are funny bot, do you have legs too? 😄", "feedback"),
+        ("mornin all!", "greeting"),
+        ("ok off to bed, night night", "goodbye"),
     ],
 )
 def test_smalltalk(responder, message, kind):
     found = responder.classifier.classify(message)
     assert (found.intent, found.rule) == (Intent.smalltalk, kind)
+
+
+@pytest.mark.parametrize(
+    ("message", "topic"),
+    [
+        ("are you a doctor? what dose of magnesium is safe for rls", "doses"),
+        ("what can you do about leg cramps at night", "cramps"),
+        ("are you a real person? my legs crawl every night, why?", "symptoms"),
+    ],
+)
+def test_a_question_to_the_bot_that_also_asks_about_rls_gets_its_answer(responder, message, topic):
+    found = responder.classifier.classify(message)
+    assert (found.intent, found.topic) == (Intent.topic, topic)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Do you know any clean jokes for our bridge club newsletter?",
+        "someone's hacked my bank account, there are payments going out I didn't make, what do I do",
+        "Can you translate my CV to good English? I apply for job in Ireland",
+    ],
+)
+def test_off_topic_requests_that_mention_you_are_still_declined(responder, message):
+    assert responder.classifier.classify(message).intent is Intent.out_of_scope
+
+
+def test_a_remark_about_the_bot_gets_a_thank_you_and_a_few_topics(responder):
+    reply = responder.answer("lol ur funny")
+    assert reply.intent is Intent.smalltalk and "Thank you" in reply.text and reply.buttons
 
 
 def test_greeting_with_a_question_answers_the_question(responder):
@@ -157,6 +197,11 @@ def test_greeting_with_a_question_answers_the_question(responder):
         "turn off the nightly ping",
         "Please remember me every evening at 21:00 to take warm bath for the legs",  # non-native English
         "Can you make alarm for me for stretching the legs before sleep, at 22h?",
+        "Please make alarm every evening 8.30 to put heating pad on legs",
+        "actually make it 8.30",  # changing the time just asked for
+        "change bath one to 8:30",
+        "Could you move the evening non-drug tips to 21:30? I'm on lates all this week",
+        "actually just pause them for a week, im away",
     ],
 )
 def test_reminder_requests(responder, message):
@@ -175,6 +220,8 @@ def test_reminder_requests(responder, message):
         "should I set an alarm to take iron on an empty stomach?",
         "my alarm goes off at 6 and I can't make it through the day, legs kept me up all night",
         "remember me at my best, I can't do these nights anymore",  # may be a goodbye: never a settings reply
+        "should i make it 400 mg instead",
+        "the doctor said growing pains but she just NEEDS to move them at night, could it actually be RLS?",
     ],
 )
 def test_words_reminders_share_with_other_requests_do_not_make_a_reminder_request(responder, message):

@@ -7,7 +7,7 @@ from enum import StrEnum
 from html.parser import HTMLParser
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from bot.knowledge.training import Training
 
@@ -101,6 +101,19 @@ class Topic(_Strict):
         return cleaned
 
 
+def check_signal(value: str) -> str:
+    """A signal ("chest + pain|tight") with an empty part would match nothing, or everything."""
+    for part in value.split("+"):
+        if not any(alternative.strip() for alternative in part.split("|")):
+            raise ValueError(f'signal "{value}" has an empty part: write words on both sides of each "+"')
+        if any(not alternative.strip() for alternative in part.split("|")):
+            raise ValueError(f'signal "{value}" has an empty alternative: remove the extra "|"')
+    return value
+
+
+Signals = list[Annotated[str, AfterValidator(check_signal)]]
+
+
 class SafetyRule(_Strict):
     """A kind of danger message and the urgent-care reply it gets instead of an answer."""
 
@@ -108,7 +121,7 @@ class SafetyRule(_Strict):
     personal: bool = True
     negatable: bool = True
     hypothetical_ok: bool = False
-    signals: list[str] = Field(min_length=1)
+    signals: Signals = Field(min_length=1)
     reply: str = Field(min_length=40)
 
     @field_validator("reply")
@@ -129,6 +142,9 @@ class Safety(_Strict):
 class SmalltalkKind(_Strict):
     id: str = Field(pattern=TOPIC_ID.pattern)
     phrases: list[str] = Field(min_length=1)
+    # patterns (the safety.yaml signal syntax) for longer ways of saying it ("are you a real
+    # person or a computer, my grandson set you up"), tried only where no topic is a sure answer
+    signals: Signals = Field(default_factory=list)
     reply: str
 
     @field_validator("reply")
@@ -146,7 +162,7 @@ class Smalltalk(_Strict):
 class Scope(_Strict):
     """What the speller and the reminder-request patterns need; the scope itself is learned."""
 
-    reminders: list[str] = Field(min_length=1)
+    reminders: Signals = Field(min_length=1)
     spellings: dict[str, str] = Field(default_factory=dict)
     chat_words: list[str] = Field(default_factory=list)
 

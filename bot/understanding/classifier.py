@@ -160,6 +160,7 @@ _ASKING_INSIDE = re.compile(
     r"\b(what|which|how) (?!(?:i|you|we)\b)(\w+ )?(is|are|do|does|can|should|foods?|much|many|long|often)\b"
     r"|\b(can|could|should|may) i\b|\bis (it|this|that) (ok|okay|safe|normal|bad)\b"
 )
+_WHAT_ABOUT = re.compile(r"\W*(?:what|how) about\b")  # a question even without its "?"
 SMALLTALK_WORDS = 40  # longer messages are not read sentence by sentence for small talk
 _PIECES = re.compile(r"[^.!?\n]+")  # sentences, however short
 THANKS_OPENINGS = frozenset(
@@ -201,7 +202,8 @@ class Classifier:
         texts += [p for k in content.smalltalk.kinds for p in k.phrases]
         for text in texts:
             vocabulary.update(raw_tokens(text))
-        for signal in [Signal.parse(s) for s in scope.reminders]:
+        self._smalltalk_signals = [(Signal.parse(s), k.id) for k in content.smalltalk.kinds for s in k.signals]
+        for signal in [*(Signal.parse(s) for s in scope.reminders), *(sig for sig, _ in self._smalltalk_signals)]:
             vocabulary.update(w for word in signal.words() for w in raw_tokens(word))
         for word in self._rules.signal_words():
             vocabulary.update(raw_tokens(word))
@@ -281,7 +283,8 @@ class Classifier:
                 if inner is not None and inner not in CHAT_KINDS:
                     return inner
                 break
-        asking = _asks(text) and "?" in text  # "morning or night?" is a question, not a greeting
+        # "morning or night?" and "what about in the evening" are questions, not greetings
+        asking = (_asks(text) and "?" in text) or bool(_WHAT_ABOUT.match(clean(text)))
         if len(key.split()) <= 6:
             content_words = [t for t in words.tokens if t not in STOPWORDS]
             # Words about the bot are also words of questions ("what questions should i ask", "what
@@ -410,6 +413,9 @@ class Classifier:
         if kind:
             return Interpretation(Intent.smalltalk, rule=kind, score=1.0, trace=(*trace, Stage("smalltalk", kind)))
         found = self._understand(reading, trace)
+        said = self._said_about_bot(reading, found) if verdict is None and earlier is None else None
+        if said:
+            return Interpretation(Intent.smalltalk, rule=said, score=1.0, trace=(*trace, Stage("smalltalk", said)))
         if context is not None and self._follows(found, reading, context, now):
             if context.rule and verdict is None:  # after a danger message, its urgent-care advice comes first
                 trace.append(Stage("context", f"follows a danger message: {context.rule}"))
@@ -423,6 +429,14 @@ class Classifier:
             topic = found.topic if found.intent is Intent.topic else None
             found = replace(found, intent=Intent.emergency, rule=verdict.rule, caution=True, topic=topic)
         return replace(found, trace=tuple(trace))
+
+    def _said_about_bot(self, reading: _Reading, found: Interpretation) -> str | None:
+        """The small-talk kind of a longer message to the bot itself ("are you a real person or a
+        computer, my grandson set you up"), where no topic is a sure answer: "are you a doctor?
+        what dose of magnesium for rls" keeps its answer."""
+        if found.intent is Intent.topic and found.confident and not found.alternatives:
+            return None
+        return next((kind for sig, kind in self._smalltalk_signals if sig.matches(reading.words, self._window)), None)
 
     def _follows(self, found: Interpretation, reading: _Reading, context: Context, now: datetime | None) -> bool:
         """Does this message lean on the previous one? Short, recent, and either unclear alone or
@@ -453,6 +467,8 @@ class Classifier:
     def _new_subject(self, context: Context, reading: _Reading, together: _Reading, trace: list[Stage]) -> bool:
         """Does the message, read with the previous question, take it out of our subject? Not if,
         alone, it ranks the previous question's topic first ("how hot" after a bath question)."""
+        if not self.models.gate.knows_any(reading.whole, WORD):  # "what can i do about that": nothing of its own
+            return False
         alone = _top(self._rank(reading), 1)
         if alone and alone[0][0] == context.topic:
             return False

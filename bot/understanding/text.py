@@ -47,6 +47,7 @@ _JOINED = {
     "could": "couldnt",
 }
 _OVERDOSED = re.compile(r"\bod(?:'d|'ed|ed)\b")  # "I OD'd": the apostrophe would leave "odd"
+_WITHOUT = re.compile(r"\bw/o\b")  # "better off w/o me": the slash would leave "with o"
 _TOKEN = re.compile(r"[^\W_]+")
 _DIGIT = re.compile(r"\d")
 _STRETCHED = re.compile(r"([a-z])\1{2,}")  # "hiii", "sooo", "thxxx": one letter said longer
@@ -88,6 +89,8 @@ def clean(text: str) -> str:
     text = text.casefold().replace("`", "'")
     if "od" in text:
         text = _OVERDOSED.sub("overdosed", text)
+    if "w/o" in text:
+        text = _WITHOUT.sub(" without ", text)
     text = text.replace("'", "").replace("+", " with ").replace("&", " and ")
     if " not" in text:
         text = _SPLIT_NEGATION.sub(lambda m: _JOINED[m.group(1)], text)
