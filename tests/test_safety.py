@@ -85,6 +85,9 @@ DANGER = [
     "my lips are turning blue",
     "family better off w/o me n my stupid legs",  # "w/o" once read as "with o"
     "some nights i think i could just take every pill in the house",
+    # what was read, then what happened: the hearsay opening does not hide it
+    "I read that ropinirole can cause sleep attacks and last night my husband nodded off at the wheel",
+    "his arm has bled through two towels since dialysis",
 ]
 
 NOT_DANGER = [
@@ -120,6 +123,10 @@ NOT_DANGER = [
     "can i overdose on magnesium",
     # "take every" + "tablets" once read as taking every tablet
     "is 500 mg of magnesium too much to take every day, the bottle says take two tablets of 250",
+    "does the magnesium in epsom salts soak in through the skin?",
+    # what was read or heard is nobody's news: a general question about it gets the answer
+    "I read that ropinirole can cause sudden sleep attacks, how common is that actually?",
+    "I heard that magnesium overdose can stop your heart, is that true?",
 ]
 
 # Reports of ordinary things in words that danger messages also use ("took", "swollen", "stop"):

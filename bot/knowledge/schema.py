@@ -135,6 +135,7 @@ class Safety(_Strict):
     personal_markers: str
     question_starts: str
     hypothetical: str
+    hearsay: str = ""  # openings that pass on what was read or heard: "i read that ... how common is it?"
     negators: str
     rules: list[SafetyRule] = Field(min_length=1)
 

@@ -74,6 +74,7 @@ class Rules:
         self._question = [phrase_stems(q) for q in safety.question_starts.split("|")]
         self._hypothetical = [phrase_stems(q) for q in safety.hypothetical.split("|")]
         self._negators = parse_alternatives(safety.negators)
+        self._hearsay = [phrase_stems(q) for q in safety.hearsay.split("|") if q.strip()]
         # Which signals a stem can start: a signal matches only if a first stem of every part is in
         # the message, so each is filed under those of its part with the fewest, and a message is
         # checked against the few signals its words could complete (~10 of ~250), in rule order.
@@ -87,10 +88,16 @@ class Rules:
         return {w for r in self._rules for s in r.signals for w in s.words()}
 
     def general_question(self, words: Words) -> bool:
-        """A question about nobody in particular: 'can magnesium cause chest pain?'."""
-        if any(s in self._personal for s in words.stems):
-            return False
+        """A question about nobody in particular: 'can magnesium cause chest pain?', or 'I read that
+        ropinirole can cause sleep attacks, how common is that?' (what was read is nobody's news)."""
         stems = words.stems
+        told = next((h for h in self._hearsay if stems[: len(h)] == h), None)
+        if told is not None:
+            stems = stems[len(told) :]
+        if any(s in self._personal for s in stems):
+            return False
+        if told is not None:  # a question anywhere after what was read: "..., how common is that?"
+            return any(_contains(stems, [q]) for q in self._question if q)
         return any(stems[: len(q)] == q for q in self._question if q) or any(
             _contains(stems, [q]) for q in self._question if len(q) > 1
         )
