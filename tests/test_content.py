@@ -132,6 +132,18 @@ def test_a_signal_with_an_empty_part_points_at_its_line(tmp_path):
     assert "empty alternative" in problem.reason
 
 
+def test_a_chat_training_line_with_an_unknown_kind_points_at_its_line(tmp_path):
+    root = _copy_content(tmp_path)
+    file = root / "training" / "chat" / "extra.tsv"
+    file.parent.mkdir(exist_ok=True)
+    file.write_text("# style: a test\ngreeting\thello there\ngreting\thiya\nthanks no tab here\n")
+    with pytest.raises(ContentError) as caught:
+        load_content(root)
+    reasons = [str(p) for p in caught.value.problems]
+    assert any(r.startswith(f'{file}:3: "greting" is not a small-talk kind') for r in reasons), reasons
+    assert f"{file}:4: needs two tab-separated fields: kind (or none), message" in reasons
+
+
 def test_bad_html_in_an_answer_is_rejected(tmp_path):
     root = _copy_content(tmp_path)
     file = root / "topics" / "kidney.yaml"

@@ -183,6 +183,25 @@ def test_off_topic_requests_that_mention_you_are_still_declined(responder, messa
     assert responder.classifier.classify(message).intent is Intent.out_of_scope
 
 
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [  # no phrase or signal lists these: the chat model learnt them from training/chat
+        ("is this free or will you send me a bill", "about-bot"),
+        ("what is your name", "about-bot"),
+        ("how old are you?", "about-bot"),
+        ("you are slow today", "feedback"),
+    ],
+)
+def test_small_talk_in_words_no_list_holds_is_recognised(responder, message, kind):
+    found = responder.classifier.classify(message)
+    assert (found.intent, found.rule) == (Intent.smalltalk, kind)
+
+
+@pytest.mark.parametrize("message", ["set my phone alarm for 6am for work", "can you book me a GP appointment"])
+def test_requests_the_bot_cannot_do_are_declined_not_taken_for_chat(responder, message):
+    assert responder.classifier.classify(message).intent is Intent.out_of_scope
+
+
 def test_a_remark_about_the_bot_gets_a_thank_you_and_a_few_topics(responder):
     reply = responder.answer("lol ur funny")
     assert reply.intent is Intent.smalltalk and "Thank you" in reply.text and reply.buttons

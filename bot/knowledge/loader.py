@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.knowledge import lint
 from bot.knowledge.schema import ENGLISH, Content, Messages, Safety, Scope, Smalltalk, Tips, Topic
-from bot.knowledge.training import NEAR_MISS, Training, load_training
+from bot.knowledge.training import CHAT_REMINDERS, NEAR_MISS, Training, load_training
 
 # libyaml's parser where PyYAML was built with it: content load is most of start-up in pure Python.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -255,7 +255,7 @@ def load_content(directory: Path | str) -> Content:
         problems.extend(_check_tips(tips, root / "tips.yaml", tips_lines))
     training = load_training(root / "training")
     problems += [Problem(file, line, reason) for file, line, reason in training.problems]
-    problems.extend(_check_training(training, set(topics) | known_ids, parts.get("safety")))
+    problems.extend(_check_training(training, set(topics) | known_ids, parts.get("safety"), parts.get("smalltalk")))
     problems += [Problem(*found) for found in lint.comment_problems(root)]
     if problems:
         raise ContentError(problems)
@@ -302,10 +302,18 @@ def _entry_lines(lines: dict[Path_, int]) -> dict[tuple[str, int], int]:
     return entries
 
 
-def _check_training(training: Training, topic_ids: set[str], safety: BaseModel | None) -> list[Problem]:
-    """Labels in the training corpora must name topics and safety rules that exist."""
+def _check_training(
+    training: Training, topic_ids: set[str], safety: BaseModel | None, smalltalk: BaseModel | None = None
+) -> list[Problem]:
+    """Labels in the training corpora must name topics, safety rules and small-talk kinds that exist."""
     rules = {r.id for r in safety.rules} if isinstance(safety, Safety) else set()
     problems = []
+    if isinstance(smalltalk, Smalltalk):
+        kinds = {k.id for k in smalltalk.kinds} | {CHAT_REMINDERS, NEAR_MISS}
+        for kind, line in training.chat:
+            if kind not in kinds:
+                known = ", ".join(sorted(kinds))
+                problems.append(Problem(line.file, line.number, f'"{kind}" is not a small-talk kind (one of: {known})'))
     for rule, line in training.danger:
         if rules and rule != NEAR_MISS and rule not in rules:
             problems.append(Problem(line.file, line.number, f'"{rule}" is not a safety rule id (or "{NEAR_MISS}")'))

@@ -6,6 +6,8 @@
   that must get the normal answer ("what are the signs of too much magnesium?").
 - `labelled/*.tsv`: `intent<TAB>label<TAB>message`, whole labelled conversations of messages
   (older evaluation sets, now learned from).
+- `chat/*.tsv`: `kind<TAB>message`; kind is a smalltalk.yaml kind id, `reminders` for a request
+  about the evening reminders, or `none` for a message that is neither ("hi, is magnesium safe?").
 
 Lines starting with `#` and blank lines are skipped. Every problem is reported as file:line.
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 
 INTENTS = ("topic", "emergency", "out_of_scope", "smalltalk", "reminders")
 NEAR_MISS = "none"
+CHAT_REMINDERS = "reminders"  # the chat corpus's kind for a request about the evening reminders
 MAX_MESSAGE_CHARS = 4096
 
 
@@ -45,6 +48,7 @@ class Training:
     off_topic: tuple[Line, ...] = ()
     danger: tuple[tuple[str, Line], ...] = ()  # (rule id or "none", message)
     labelled: tuple[Labelled, ...] = ()
+    chat: tuple[tuple[str, Line], ...] = ()  # (small-talk kind, "reminders" or "none", message)
     problems: tuple[tuple[Path, int, str], ...] = field(default=(), compare=False)
 
 
@@ -103,4 +107,12 @@ def load_training(root: Path) -> Training:
     labelled: list[Labelled] = []
     for file in sorted((root / "labelled").glob("*.tsv")):
         labelled += read_labelled(file, problems)
-    return Training(tuple(off_topic), tuple(danger), tuple(labelled), tuple(problems))
+    chat: list[tuple[str, Line]] = []
+    for file in sorted((root / "chat").glob("*.tsv")):
+        for line in _lines(file):
+            kind, tab, message = line.text.partition("\t")
+            if not tab or not message.strip() or "\t" in message:
+                problems.append((file, line.number, "needs two tab-separated fields: kind (or none), message"))
+                continue
+            chat.append((kind.strip(), Line(file, line.number, message.strip())))
+    return Training(tuple(off_topic), tuple(danger), tuple(labelled), tuple(chat), tuple(problems))

@@ -26,8 +26,9 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from bot.knowledge.schema import Content
+from bot.knowledge.training import CHAT_REMINDERS
 from bot.understanding import frequency
-from bot.understanding.datasets import IN, OUT_OF_SCOPE
+from bot.understanding.datasets import IN, OTHER, OUT_OF_SCOPE
 from bot.understanding.features import WORD, Features, Featurizer
 from bot.understanding.language import in_latin_letters, other_language
 from bot.understanding.models import Models, load_models
@@ -41,6 +42,7 @@ IN_SCOPE = 0.5  # mean of the three scope votes from which a message is about th
 # my mind in the window seat, tips?" names nothing of RLS but reads as nothing else.
 # A short message carries too little for that ("how much coffee is too much" is sure of doses).
 IN_SCOPE_IF_SURE, SURE, SURE_WORDS = 0.4, 0.75, 8
+CHAT_SURE = 0.5  # the chat model's probability from which a message is small talk or about reminders
 # A message only just inside the subject whose best topic is also weak is declined: "what should I
 # feed a puppy at night" has no topic it fits. Chosen on rounds 9-20 (6,279 messages: 6 more
 # off-topic declined, no right answer lost) before round 21 was read.
@@ -429,6 +431,11 @@ class Classifier:
             joined = self._understand(together, trace, focus=reading)
             if joined.intent is Intent.topic and not self._new_subject(context, reading, together, trace):
                 found = replace(joined, follow_up=True)
+        chat = self._chat(reading, found, trace) if verdict is None and earlier is None else None
+        if chat == CHAT_REMINDERS:
+            return Interpretation(Intent.reminders, score=1.0, trace=tuple(trace))
+        if chat:
+            return Interpretation(Intent.smalltalk, rule=chat, score=1.0, trace=tuple(trace))
         if verdict is not None:  # caution: the urgent-care advice comes first, then this answer
             topic = found.topic if found.intent is Intent.topic else None
             found = replace(found, intent=Intent.emergency, rule=verdict.rule, caution=True, topic=topic)
@@ -441,6 +448,23 @@ class Classifier:
         if found.intent is Intent.topic and found.confident and not found.alternatives:
             return None
         return next((kind for sig, kind in self._smalltalk_signals if sig.matches(reading.words, self._window)), None)
+
+    def _chat(self, reading: _Reading, found: Interpretation, trace: list[Stage]) -> str | None:
+        """Small talk or a reminders request in words no phrase or signal lists ("do you ever
+        sleep?", "give me a shout at 9 so I stretch"), as the chat model reads it: only where no
+        topic is a sure answer, and only when the model is sure."""
+        if found.intent is Intent.topic and found.confident and not found.alternatives:
+            return None
+        if reading.language is not None:  # it reads English: "hola bot, como estas" is told so
+            return None
+        if not any(t.isalpha() for t in reading.words.tokens):  # "21:30" alone: no words to judge
+            return None
+        chances = self.models.chat.probabilities(reading.whole)
+        kind, p = max(((k, v) for k, v in chances.items() if k != OTHER), key=lambda kv: kv[1], default=("", 0.0))
+        if p < CHAT_SURE:
+            return None
+        trace.append(Stage("chat model", kind, ((kind, p), (OTHER, chances.get(OTHER, 0.0)))))
+        return kind
 
     def _follows(self, found: Interpretation, reading: _Reading, context: Context, now: datetime | None) -> bool:
         """Does this message lean on the previous one? Short, recent, and either unclear alone or

@@ -1,11 +1,14 @@
 """The labelled messages each model learns from, gathered from content/.
 
-Three models, three views of the same material:
+Four models, four views of the same material:
 - the gate: is this message about the bot's subject at all ("in") or not ("out")?
 - the ranker: which topic answers it (in-scope messages only)?
 - the safety model: which danger, if any? Danger categories compete with every topic and with
   "out of scope", so a worried caregiver's question about ropinirole is explained by its topic
   instead of looking like danger for want of an alternative.
+- the chat model: which kind of small talk, or a request about the reminders, or neither ("other":
+  every topic, off-topic and danger message)? It reads what smalltalk.yaml's phrases and signals
+  do not list ("do you ever sleep?", "give me a shout at 9 so I stretch").
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from bot.knowledge.schema import Content
-from bot.knowledge.training import NEAR_MISS
+from bot.knowledge.training import CHAT_REMINDERS, NEAR_MISS
 
 IN, OUT = "in", "out"
 OUT_OF_SCOPE = "out_of_scope"
 DANGER = "danger:"  # prefix of the safety model's danger classes
 SAFE = "near-miss"  # the safety model's class for danger-sounding but ordinary messages
+OTHER = "other"  # the chat model's class for a message that is not small talk or about the reminders
 
 
 class Sample(NamedTuple):  # a tuple: ~50,000 are gathered at every start to find the cached models
@@ -60,19 +64,32 @@ def danger_samples(content: Content) -> list[Sample]:
     return samples
 
 
+def chat_samples(content: Content, others: list[Sample]) -> list[Sample]:
+    """Small talk by kind and reminder requests, against `others`: everything else the bot reads."""
+    samples = [Sample(p, k.id, "smalltalk.yaml") for k in content.smalltalk.kinds for p in k.phrases]
+    for kind, line in content.training.chat:
+        samples.append(Sample(line.text, OTHER if kind == NEAR_MISS else kind, line.file.name))
+    for example in content.training.labelled:
+        if example.intent == CHAT_REMINDERS:
+            samples.append(Sample(example.message, CHAT_REMINDERS, example.where.file.name))
+    return samples + [Sample(s.text, OTHER, s.source) for s in others]
+
+
 @dataclass(frozen=True)
 class Sets:
-    """What each model learns from, gathered once: the topic examples feed all three."""
+    """What each model learns from, gathered once: the topic examples feed all four."""
 
     gate: list[Sample]
     ranker: list[Sample]
     safety: list[Sample]
+    chat: list[Sample]
 
 
 def sets(content: Content) -> Sets:
-    topics, off_topic = topic_samples(content), off_topic_samples(content)
+    topics, off_topic, danger = topic_samples(content), off_topic_samples(content), danger_samples(content)
     gate = [Sample(s.text, IN, s.source) for s in topics] + [Sample(s.text, OUT, s.source) for s in off_topic]
-    return Sets(gate=gate, ranker=topics, safety=topics + off_topic + danger_samples(content))
+    everything = topics + off_topic + danger
+    return Sets(gate=gate, ranker=topics, safety=everything, chat=chat_samples(content, everything))
 
 
 def safety_set(content: Content) -> list[Sample]:

@@ -1,4 +1,4 @@
-"""The three trained models, built from content/ or loaded from the cache.
+"""The four trained models, built from content/ or loaded from the cache.
 
 A model is retrained only when what it learns from changes: the cache key hashes the training
 messages, their labels, the hyper-parameters and the feature format. Editors therefore never run a
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 GATE = Hyper(c=10.0, skip=STYLE_PREFIXES, normalise=False)  # the gate judges the subject, not the phrasing
 RANKER = Hyper(c=10.0)
 SAFETY = Hyper(c=10.0, class_weight=None)  # natural frequencies: danger is the rarer thing
+CHAT = Hyper(c=10.0, class_weight=None)  # natural frequencies: most messages are neither
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Models:
     gate: LinearModel  # "in" / "out" of the bot's subject
     ranker: LinearModel  # topic ids
     safety: LinearModel  # danger:<rule>, topic ids, out_of_scope, near-miss
+    chat: LinearModel  # small-talk kinds, "reminders", or "other"
     neighbours: Neighbours  # the gate's messages by embedding: the nearest ones vote in or out
     trained_on: str = ""  # the cache keys together: what the models learnt from, and how
 
@@ -44,7 +46,7 @@ class Models:
         (numpy's and OpenBLAS's vector code round differently), so the evaluation snapshot tells
         an edit (`trained_on` moved) from another machine's arithmetic (only this moved)."""
         digest = hashlib.sha256()
-        for model in (self.gate, self.ranker, self.safety):
+        for model in (self.gate, self.ranker, self.safety, self.chat):
             digest.update(np.ascontiguousarray(model.coef).tobytes())
             digest.update(np.ascontiguousarray(model.intercept).tobytes())
         digest.update(np.ascontiguousarray(self.neighbours.vectors).tobytes())
@@ -113,16 +115,18 @@ def load_models(
         "gate": _model("gate", chosen(samples.gate), GATE, features, cache),
         "ranker": _model("ranker", chosen(samples.ranker), RANKER, features, cache),
         "safety": _model("safety", chosen(samples.safety), SAFETY, features, cache),
+        "chat": _model("chat", chosen(samples.chat), CHAT, features, cache),
         "neighbours": _neighbours(chosen(samples.gate), features, cache),
     }
     # The longest to train first: a second process starting at once takes the others meanwhile.
-    order = ("safety", "gate", "ranker", "neighbours")
+    order = ("safety", "chat", "gate", "ranker", "neighbours")
     built = cached_all({name: planned[name][1] for name in order})
-    lexicon = Lexicon()  # a message's terms are looked up once for the three models
+    lexicon = Lexicon()  # a message's terms are looked up once for the four models
     return Models(
         gate=built["gate"].sharing(lexicon),
         ranker=built["ranker"].sharing(lexicon),
         safety=built["safety"].sharing(lexicon),
+        chat=built["chat"].sharing(lexicon),
         neighbours=built["neighbours"],
         trained_on="-".join(key for key, _ in planned.values()),
     )
