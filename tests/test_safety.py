@@ -88,6 +88,7 @@ DANGER = [
     # what was read, then what happened: the hearsay opening does not hide it
     "I read that ropinirole can cause sleep attacks and last night my husband nodded off at the wheel",
     "his arm has bled through two towels since dialysis",
+    "i'm about to swallow a handful of tablets",
 ]
 
 NOT_DANGER = [
@@ -141,6 +142,9 @@ ORDINARY_REPORTS = [
     "i took my magnesium at 9pm",
     "i took 2 tablets of magnesium, is that ok",
     "both legs feel swollen in the evening",
+    # "take" + "a lot" + "pills" once read as an overdose: taking is a habit, not a report
+    "what foods have a lot of magnesium, I'd rather eat it than take pills",
+    "i take lots of pills every day, can i add magnesium",
     # first person and past tense: it may be a question or a report, so advice first is fair
     "how would i know if i overdosed",
 ]
