@@ -190,6 +190,9 @@ def test_off_topic_requests_that_mention_you_are_still_declined(responder, messa
         ("what is your name", "about-bot"),
         ("how old are you?", "about-bot"),
         ("you are slow today", "feedback"),
+        # over a topic the ranker is sure of: bed, sleep and legs are words of a goodbye too
+        ("ok night night, off to attempt sleep", "goodbye"),
+        ("what sort of things am I allowed to ask you", "about-bot"),
     ],
 )
 def test_small_talk_in_words_no_list_holds_is_recognised(responder, message, kind):
@@ -202,9 +205,16 @@ def test_requests_the_bot_cannot_do_are_declined_not_taken_for_chat(responder, m
     assert responder.classifier.classify(message).intent is Intent.out_of_scope
 
 
+@pytest.mark.parametrize("message", ["who reads these messages? is it private?", "do you keep what I write here?"])
+def test_a_privacy_question_gets_what_is_kept_and_the_privacy_commands(responder, message):
+    reply = responder.answer(message)
+    assert reply.intent is Intent.smalltalk
+    assert "don't save your messages" in reply.text and "/privacy" in reply.text and "/forget" in reply.text
+
+
 def test_a_remark_about_the_bot_gets_a_thank_you_and_a_few_topics(responder):
     reply = responder.answer("lol ur funny")
-    assert reply.intent is Intent.smalltalk and "Thank you" in reply.text and reply.buttons
+    assert reply.intent is Intent.smalltalk and "Thanks for chatting" in reply.text and reply.buttons
 
 
 def test_greeting_with_a_question_answers_the_question(responder):
