@@ -67,9 +67,6 @@ def test_hopelessness_said_over_two_short_sentences_gets_the_crisis_reply(respon
         "how much coffee is too much",
         "iron man movie times",
         "what is the atomic number of magnesium",
-        # only just inside the subject, and no topic fits well: declined rather than guessed
-        "what helps heartburn after tea",
-        "how do i reset my fitbit, it keeps counting my night time leg kicking as steps",
     ],
 )
 def test_word_overlap_traps_are_declined(responder, message):

@@ -46,10 +46,6 @@ CHAT_SURE = 0.5  # the chat model's probability from which a message is small ta
 # ...and from which it is so even when a topic is sure: on the dev sets every rightly answered topic
 # message had at most 0.09, while 12 small-talk and reminder messages read as sure topics had 0.6-0.95
 CHAT_OVER_TOPIC = 0.6
-# A message only just inside the subject whose best topic is also weak is declined: "what should I
-# feed a puppy at night" has no topic it fits. Chosen on rounds 9-20 (6,279 messages: 6 more
-# off-topic declined, no right answer lost) before round 21 was read.
-DOUBTFUL_SCOPE, DOUBTFUL_TOPIC = 0.65, 0.35
 CONFIDENT = 0.45  # ranker probability from which the top topic is answered without a safety line
 CLOSE = 0.12  # two topics this close, both above ALTERNATIVE, are offered as a question
 ALTERNATIVE = 0.25
@@ -529,9 +525,6 @@ class Classifier:
         if not top or (inside < IN_SCOPE and not sure):
             return self._declined(reading, trace, "off-topic", inside)
         (best, p1), *rest = top
-        if focus is None and inside < DOUBTFUL_SCOPE and p1 < DOUBTFUL_TOPIC:  # unsure of both: declined
-            trace.append(Stage("confidence", "doubtful scope and topic"))
-            return self._declined(reading, trace, "off-topic", inside)
         confident = p1 >= CONFIDENT
         if not confident and reading.language is not None:  # a guess at a language it can't read
             return self._declined(reading, trace, "off-topic", inside)
