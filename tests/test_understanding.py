@@ -190,6 +190,7 @@ def test_off_topic_requests_that_mention_you_are_still_declined(responder, messa
         # over a topic the ranker is sure of: bed, sleep and legs are words of a goodbye too
         ("ok night night, off to attempt sleep", "goodbye"),
         ("what sort of things am I allowed to ask you", "about-bot"),
+        ("do you speak Portuguese? my English is not perfect", "about-bot"),
     ],
 )
 def test_small_talk_in_words_no_list_holds_is_recognised(responder, message, kind):
@@ -202,7 +203,14 @@ def test_requests_the_bot_cannot_do_are_declined_not_taken_for_chat(responder, m
     assert responder.classifier.classify(message).intent is Intent.out_of_scope
 
 
-@pytest.mark.parametrize("message", ["who reads these messages? is it private?", "do you keep what I write here?"])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "who reads these messages? is it private?",
+        "do you keep what I write here?",
+        "Please delete everything you have stored about me.",
+    ],
+)
 def test_a_privacy_question_gets_what_is_kept_and_the_privacy_commands(responder, message):
     reply = responder.answer(message)
     assert reply.intent is Intent.smalltalk
