@@ -89,6 +89,24 @@ DANGER = [
     "I read that ropinirole can cause sleep attacks and last night my husband nodded off at the wheel",
     "his arm has bled through two towels since dialysis",
     "i'm about to swallow a handful of tablets",
+    "i might take a lot of pills",
+    "gonna take lots of pills tonight",
+    "take every sleeping tablet",
+    "swallowing every single tablet",
+    "it's soaked through the sheets and my nightie since the birth",
+    # passed on, or about someone the pronouns do not name: never a general question
+    "I was told that the toddler swallowed 10 tablets, is that dangerous?",
+    "I heard that the toddler swallowed some pills and is very sleepy",
+    "someone told me the neighbour is having chest pain and can't breathe",
+    "I was told that the patient in bed 4 is having a seizure",
+    "my doctor said that crushing chest pain is just anxiety, is it?",
+    "someone told me grandad took 20 tablets, is that bad",
+    "i was told that the pregnant lady has a terrible headache and swelling, is that serious",
+    "I was told that the wee one swallowed a few of the tablets, will that hurt?",
+    "I read that iron overdose is dangerous, is it? the toddler ate some of mine",
+    # thanks and goodbye together: the message to over-warn on
+    "thanks for everything, goodbye",
+    "that's all, thank you, goodbye for good",
 ]
 
 NOT_DANGER = [
@@ -124,10 +142,10 @@ NOT_DANGER = [
     "can i overdose on magnesium",
     # "take every" + "tablets" once read as taking every tablet
     "is 500 mg of magnesium too much to take every day, the bottle says take two tablets of 250",
-    "does the magnesium in epsom salts soak in through the skin?",
+    "the magnesium in epsom salts soaks in through the skin, right?",
     # what was read or heard is nobody's news: a general question about it gets the answer
     "I read that ropinirole can cause sudden sleep attacks, how common is that actually?",
-    "I heard that magnesium overdose can stop your heart, is that true?",
+    "I read that magnesium overdose can stop your heart, is that true?",
 ]
 
 # Reports of ordinary things in words that danger messages also use ("took", "swollen", "stop"):

@@ -181,6 +181,18 @@ def test_off_topic_requests_that_mention_you_are_still_declined(responder, messa
 
 
 @pytest.mark.parametrize(
+    "message",
+    [  # words of the feedback and privacy signals in questions that are neither
+        "what's your best tip for sweet cravings",
+        "should I record my symptoms and my questions",
+        "who should I see about these leg symptoms",
+    ],
+)
+def test_questions_that_share_words_with_small_talk_are_not_small_talk(responder, message):
+    assert responder.classifier.classify(message).intent is not Intent.smalltalk
+
+
+@pytest.mark.parametrize(
     ("message", "kind"),
     [  # no phrase or signal lists these: the chat model learnt them from training/chat
         ("is this free or will you send me a bill", "about-bot"),
@@ -235,10 +247,9 @@ def test_greeting_with_a_question_answers_the_question(responder):
         "Please remember me every evening at 21:00 to take warm bath for the legs",  # non-native English
         "Can you make alarm for me for stretching the legs before sleep, at 22h?",
         "Please make alarm every evening 8.30 to put heating pad on legs",
-        "actually make it 8.30",  # changing the time just asked for
         "change bath one to 8:30",
+        "actually make it half 9",  # changing the time just asked for
         "Could you move the evening non-drug tips to 21:30? I'm on lates all this week",
-        "actually just pause them for a week, im away",
     ],
 )
 def test_reminder_requests(responder, message):
@@ -258,6 +269,9 @@ def test_reminder_requests(responder, message):
         "my alarm goes off at 6 and I can't make it through the day, legs kept me up all night",
         "remember me at my best, I can't do these nights anymore",  # may be a goodbye: never a settings reply
         "should i make it 400 mg instead",
+        "actually, should I make it 3 tablets?",
+        "should I hold them before my operation?",
+        "can I skip them if my legs are fine?",
         "the doctor said growing pains but she just NEEDS to move them at night, could it actually be RLS?",
     ],
 )

@@ -103,11 +103,11 @@ class Topic(_Strict):
 
 def check_signal(value: str) -> str:
     """A signal ("chest + pain|tight") with an empty part would match nothing, or everything."""
-    for part in value.split("+"):
-        if not any(alternative.strip() for alternative in part.split("|")):
-            raise ValueError(f'signal "{value}" has an empty part: write words on both sides of each "+"')
-        if any(not alternative.strip() for alternative in part.split("|")):
-            raise ValueError(f'signal "{value}" has an empty alternative: remove the extra "|"')
+    from bot.understanding.signals import Signal  # here, not above: bot.understanding imports this module
+
+    if any(not alternative.strip() for part in value.split("+") for alternative in part.split("|")):
+        raise ValueError(f'signal "{value}" has an empty alternative: remove the extra "|" or "+"')
+    Signal.parse(value)  # a part of only ignored words ("the + pain") leaves nothing to match
     return value
 
 

@@ -48,7 +48,7 @@ class Training:
     off_topic: tuple[Line, ...] = ()
     danger: tuple[tuple[str, Line], ...] = ()  # (rule id or "none", message)
     labelled: tuple[Labelled, ...] = ()
-    chat: tuple[tuple[str, Line], ...] = ()  # (small-talk kind, "reminders" or "none", message)
+    chat: tuple[tuple[str, Line], ...] = ()  # (small-talk kind, "reminders" or "none"; the message)
     problems: tuple[tuple[Path, int, str], ...] = field(default=(), compare=False)
 
 
@@ -113,6 +113,9 @@ def load_training(root: Path) -> Training:
             kind, tab, message = line.text.partition("\t")
             if not tab or not message.strip() or "\t" in message:
                 problems.append((file, line.number, "needs two tab-separated fields: kind (or none), message"))
+                continue
+            if len(message) > MAX_MESSAGE_CHARS:
+                problems.append((file, line.number, "the message is longer than Telegram allows"))
                 continue
             chat.append((kind.strip(), Line(file, line.number, message.strip())))
     return Training(tuple(off_topic), tuple(danger), tuple(labelled), tuple(chat), tuple(problems))

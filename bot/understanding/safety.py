@@ -88,19 +88,24 @@ class Rules:
         return {w for r in self._rules for s in r.signals for w in s.words()}
 
     def general_question(self, words: Words) -> bool:
-        """A question about nobody in particular: 'can magnesium cause chest pain?', or 'I read that
-        ropinirole can cause sleep attacks, how common is that?' (what was read is nobody's news)."""
-        stems = words.stems
-        told = next((h for h in self._hearsay if stems[: len(h)] == h), None)
-        if told is not None:
-            stems = stems[len(told) :]
-        if any(s in self._personal for s in stems):
+        """A question about nobody in particular: 'can magnesium cause chest pain?'."""
+        if any(s in self._personal for s in words.stems):
             return False
-        if told is not None:  # a question anywhere after what was read: "..., how common is that?"
-            return any(_contains(stems, [q]) for q in self._question if q)
+        stems = words.stems
         return any(stems[: len(q)] == q for q in self._question if q) or any(
             _contains(stems, [q]) for q in self._question if len(q) > 1
         )
+
+    def reported_question(self, words: Words) -> bool:
+        """A question about what was read, about nobody in particular: 'I read that ropinirole can
+        cause sleep attacks, how common is that?'. Only the rules see it as general; the learned
+        model reads it whole, since what follows the opening may still be a report."""
+        stems = words.stems
+        told = next((h for h in self._hearsay if stems[: len(h)] == h), None)
+        if told is None:
+            return False
+        rest = stems[len(told) :]
+        return not any(s in self._personal for s in rest) and any(_contains(rest, [q]) for q in self._question if q)
 
     def match(self, words: Words) -> str | None:
         candidates: set[int] = set()
@@ -108,7 +113,7 @@ class Rules:
             candidates.update(self._by_stem.get(stem, ()))
         if not candidates:
             return None
-        general = self.general_question(words)
+        general = self.general_question(words) or self.reported_question(words)
         hypothetical = _contains(words.stems, self._hypothetical)
         for rule in self._rules:
             if rule.personal and general:
