@@ -693,3 +693,9 @@ def test_models_sharing_one_lexicon_score_a_message_as_each_would_alone():
     second = two.sharing(shared)  # numbers "tonic" after the message was read once
     assert np.array_equal(second.decision(probe), alone[1])
     assert second.knows_any(message("w:tonic"), "w:") and not first.knows_any(message("w:tonic"), "w:")
+
+
+def test_a_short_follow_up_made_of_question_words_is_not_taken_for_a_greeting(responder):
+    # "much" is small-talk filler ("thanks so much"): alone with "how" and "then" it says nothing
+    found = _after(responder, "does magnesium help restless legs", "how much then")
+    assert (found.intent, found.topic) == (Intent.topic, "doses")

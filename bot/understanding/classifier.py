@@ -300,6 +300,8 @@ class Classifier:
                     continue
                 if not content_words or not all(t in known for t in content_words):
                     continue
+                if set(content_words) <= SMALLTALK_FILLER:
+                    continue  # "how much then": a filler word alone ("so much") says nothing
                 if kind in CHAT_KINDS or addressed:
                     return kind  # "thanks so much, that helps", "you a doctor?"
             choices = [
