@@ -83,6 +83,22 @@ def read_labelled(file: Path, problems: list[tuple[Path, int, str]]) -> list[Lab
     return found
 
 
+def _read_pairs(folder: Path, first: str, problems: list[tuple[Path, int, str]]) -> list[tuple[str, Line]]:
+    """`<first><TAB>message` lines of every TSV file in a folder (danger/ and chat/)."""
+    pairs = []
+    for file in sorted(folder.glob("*.tsv")):
+        for line in _lines(file):
+            label, tab, message = line.text.partition("\t")
+            if not tab or not message.strip() or "\t" in message:
+                problems.append((file, line.number, f"needs two tab-separated fields: {first}, message"))
+                continue
+            if len(message) > MAX_MESSAGE_CHARS:
+                problems.append((file, line.number, "the message is longer than Telegram allows"))
+                continue
+            pairs.append((label.strip(), Line(file, line.number, message.strip())))
+    return pairs
+
+
 def load_training(root: Path) -> Training:
     problems: list[tuple[Path, int, str]] = []
     off_topic: list[Line] = []
@@ -96,26 +112,9 @@ def load_training(root: Path) -> Training:
                 continue
             seen[key] = line
             off_topic.append(Line(file, line.number, line.text.strip()))
-    danger: list[tuple[str, Line]] = []
-    for file in sorted((root / "danger").glob("*.tsv")):
-        for line in _lines(file):
-            rule, tab, message = line.text.partition("\t")
-            if not tab or not message.strip():
-                problems.append((file, line.number, "needs two tab-separated fields: rule id (or none), message"))
-                continue
-            danger.append((rule.strip(), Line(file, line.number, message.strip())))
+    danger = _read_pairs(root / "danger", "rule id (or none)", problems)
     labelled: list[Labelled] = []
     for file in sorted((root / "labelled").glob("*.tsv")):
         labelled += read_labelled(file, problems)
-    chat: list[tuple[str, Line]] = []
-    for file in sorted((root / "chat").glob("*.tsv")):
-        for line in _lines(file):
-            kind, tab, message = line.text.partition("\t")
-            if not tab or not message.strip() or "\t" in message:
-                problems.append((file, line.number, "needs two tab-separated fields: kind (or none), message"))
-                continue
-            if len(message) > MAX_MESSAGE_CHARS:
-                problems.append((file, line.number, "the message is longer than Telegram allows"))
-                continue
-            chat.append((kind.strip(), Line(file, line.number, message.strip())))
+    chat = _read_pairs(root / "chat", "kind (or none)", problems)
     return Training(tuple(off_topic), tuple(danger), tuple(labelled), tuple(chat), tuple(problems))

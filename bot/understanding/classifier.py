@@ -186,6 +186,11 @@ def _smalltalk_key(tokens: list[str] | tuple[str, ...]) -> str:
     return " ".join(t for t in tokens if t not in SMALLTALK_FILLER)
 
 
+def _answered_surely(found: Interpretation) -> bool:
+    """A topic answered without doubt: no safety line, no "Do you mean...?" question."""
+    return found.intent is Intent.topic and found.confident and not found.alternatives
+
+
 def _stale(context: Context, now: datetime | None) -> bool:
     """Too long ago for the previous message to shape how this one is read."""
     return now is not None and now - context.at > FOLLOW_UP_WINDOW
@@ -207,8 +212,9 @@ class Classifier:
         texts += [p for k in content.smalltalk.kinds for p in k.phrases]
         for text in texts:
             vocabulary.update(raw_tokens(text))
+        self._reminders = [Signal.parse(s) for s in scope.reminders]
         self._smalltalk_signals = [(Signal.parse(s), k.id) for k in content.smalltalk.kinds for s in k.signals]
-        for signal in [*(Signal.parse(s) for s in scope.reminders), *(sig for sig, _ in self._smalltalk_signals)]:
+        for signal in [*self._reminders, *(sig for sig, _ in self._smalltalk_signals)]:
             vocabulary.update(w for word in signal.words() for w in raw_tokens(word))
         for word in self._rules.signal_words():
             vocabulary.update(raw_tokens(word))
@@ -218,7 +224,6 @@ class Classifier:
         self.models = models or load_models(content, self.featurizer, cache)
         self.safety = SafetyNet(self._rules, self.models.safety)
         self._window = content.safety.window
-        self._reminders = [Signal.parse(s) for s in scope.reminders]
         self._topics = set(content.topics)
         self._foreign_greetings = [  # longest first: "guten morgen" before a shorter one
             re.compile(_opening(words) + r"(?!\w)\W*")
@@ -446,7 +451,7 @@ class Classifier:
         """The small-talk kind of a longer message to the bot itself ("are you a real person or a
         computer, my grandson set you up"), where no topic is a sure answer: "are you a doctor?
         what dose of magnesium for rls" keeps its answer."""
-        if found.intent is Intent.topic and found.confident and not found.alternatives:
+        if _answered_surely(found):
             return None
         return next((kind for sig, kind in self._smalltalk_signals if sig.matches(reading.words, self._window)), None)
 
@@ -454,7 +459,7 @@ class Classifier:
         """Small talk or a reminders request in words no phrase or signal lists ("is this free?",
         "give me a shout at 9 so I stretch"), as the chat model reads it; over a sure topic only
         when the model is surer still ("ok night night, off to attempt sleep" is not sleep advice)."""
-        sure = found.intent is Intent.topic and found.confident and not found.alternatives
+        sure = _answered_surely(found)
         if reading.language is not None:  # it reads English: "hola bot, como estas" is told so
             return None
         if not any(t.isalpha() for t in reading.words.tokens):  # "21:30" alone: no words to judge
